@@ -1,0 +1,38 @@
+"""The ``nbmigrate`` console command: the ``%migrate`` grammar in a terminal or CI."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from .engine.errors import NbMigrateError
+from .grammar import HelpRequested, build_parser, run
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; errors are one line on stderr, exit 1 (failure) or 2 (usage)."""
+    parser = build_parser("nbmigrate", cli=True)
+    try:
+        args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+        if args.command == "demo":
+            result = run(None, args)
+        else:
+            from .engine.session import Session
+
+            session = Session(args.config, metadata=getattr(args, "metadata", None))
+            if args.database_url:
+                session.connect(args.database_url)
+            result = run(session, args)
+    except HelpRequested as shown:
+        print(shown.text, end="")
+        return 0
+    except NbMigrateError as exc:
+        print(f"nbmigrate: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    if result is not None:
+        print(result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

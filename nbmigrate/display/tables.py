@@ -1,0 +1,70 @@
+"""Small, dependency-free HTML and text tables for results."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from typing import Any
+
+STYLE = (
+    "<style>.nbm-table td,.nbm-table th{text-align:left;padding:2px 8px}"
+    ".nbm-table tr.nbm-mark{font-weight:bold;background:rgba(66,165,245,.18)}"
+    ".nbm-title{font-weight:bold;margin:4px 0}.nbm-note{color:#666;margin:4px 0}</style>"
+)
+
+
+def cell(value: Any) -> str:
+    """How one value reads in a table."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else ""
+    if isinstance(value, (tuple, list, set, frozenset)):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def html_table(
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    title: str = "",
+    note: str = "",
+    marked: Sequence[int] = (),
+) -> str:
+    """An HTML table; rows whose index is in ``marked`` are highlighted."""
+    marked = set(marked)
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = "".join(
+        f"<tr{' class=nbm-mark' if i in marked else ''}>"
+        + "".join(f"<td>{html.escape(cell(v))}</td>" for v in row)
+        + "</tr>"
+        for i, row in enumerate(rows)
+    )
+    parts = [STYLE]
+    if title:
+        parts.append(f"<div class=nbm-title>{html.escape(title)}</div>")
+    parts.append(f"<table class=nbm-table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+    if note:
+        parts.append(f"<div class=nbm-note>{html.escape(note)}</div>")
+    return "".join(parts)
+
+
+def text_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], *, marked: Sequence[int] = ()) -> str:
+    """A plain-text table for terminals; marked rows start with ``>``."""
+    marked = set(marked)
+    texts = [[cell(v) for v in row] for row in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in texts]) for i, c in enumerate(columns)]
+    lines = ["  " + "  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip()]
+    for i, row in enumerate(texts):
+        prefix = "> " if i in marked else "  "
+        lines.append(prefix + "  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+    return "\n".join(lines)
+
+
+def html_block(title: str, text: str, *, language: str = "") -> str:
+    """A titled, escaped code block (SQL, Python)."""
+    return (
+        f"{STYLE}<div class=nbm-title>{html.escape(title)}</div>"
+        f"<pre class='nbm-code {language}'>{html.escape(text)}</pre>"
+    )

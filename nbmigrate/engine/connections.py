@@ -1,0 +1,165 @@
+"""Named database connections, made from URLs, engines or connections."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+
+from .errors import NbMigrateError
+from .secrets import mask_url, redact
+
+DEFAULT = "default"
+
+
+@dataclass
+class Database:
+    """One named connection: an Engine and where it came from."""
+
+    name: str
+    engine: Engine
+    source: str  # "url", "variable NAME" or "alembic.ini [section]"
+    ini_section: str | None = None
+    owned: bool = True  # nbmigrate made the Engine and may dispose of it
+
+    @property
+    def url(self) -> URL:
+        return self.engine.url
+
+    @property
+    def masked_url(self) -> str:
+        return mask_url(self.engine.url)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def connect(self) -> Connection:
+        """A new connection; failures become one line without the password."""
+        try:
+            return self.engine.connect()
+        except SQLAlchemyError as exc:
+            raise NbMigrateError(
+                f"cannot connect to {self.name} ({self.masked_url}): {short_error(exc, self.url)}"
+            ) from None
+
+
+def parse_url(text: str) -> URL:
+    """A SQLAlchemy URL, or one clear line saying why ``text`` is not one."""
+    try:
+        url = make_url(text)
+    except (ArgumentError, ValueError):
+        raise NbMigrateError(f"not a database URL: {redact(text)!r}") from None
+    try:
+        url.get_dialect()
+    except NoSuchModuleError:
+        raise NbMigrateError(f"unknown database dialect in {mask_url(url)}") from None
+    return url
+
+
+def make_engine(url: URL) -> Engine:
+    """An Engine for ``url``; SQLite gets real transactions around DDL."""
+    try:
+        engine = create_engine(url)
+    except ImportError as exc:
+        raise NbMigrateError(
+            f"the driver for {mask_url(url)} is not installed ({exc.name or exc})"
+        ) from None
+    except (ArgumentError, TypeError, ValueError) as exc:
+        raise NbMigrateError(f"cannot use {mask_url(url)}: {short_error(exc, url)}") from None
+    if engine.dialect.name == "sqlite" and engine.dialect.driver == "pysqlite":
+        _transactional_sqlite(engine)
+    return engine
+
+
+def _transactional_sqlite(engine: Engine) -> None:
+    # pysqlite only opens a transaction before DML, so CREATE/ALTER would run in
+    # autocommit and a failed migration could not be rolled back. SQLAlchemy's
+    # documented recipe: let SQLAlchemy emit BEGIN itself.
+    event.listen(engine, "connect", _sqlite_no_implicit_transactions)
+    event.listen(engine, "begin", _sqlite_begin)
+
+
+def _sqlite_no_implicit_transactions(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    conn.exec_driver_sql("BEGIN")
+
+
+def has_transactional_ddl(engine: Engine) -> bool:
+    """Whether DDL on ``engine`` runs inside transactions that can roll back."""
+    if engine.dialect.name == "sqlite":
+        return event.contains(engine, "begin", _sqlite_begin)
+    return engine.dialect.name not in ("mysql", "mariadb", "oracle")
+
+
+def engine_from_value(value: Any, label: str) -> tuple[Engine, str]:
+    """An Engine from a URL string, URL, Engine or Connection held in a variable."""
+    if isinstance(value, Engine):
+        return value, f"variable {label}"
+    if isinstance(value, Connection):
+        return value.engine, f"variable {label}"
+    if isinstance(value, (str, URL)):
+        return make_engine(parse_url(str(value) if isinstance(value, str) else value)), (
+            f"variable {label}"
+        )
+    raise NbMigrateError(
+        f"{label} is a {type(value).__name__}, not an Engine, Connection or URL string"
+    )
+
+
+def short_error(exc: BaseException, url: URL | None = None) -> str:
+    """The first line of a database error, without SQLAlchemy's links or passwords."""
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc).strip()
+    line = next((part.strip() for part in text.splitlines() if part.strip()), type(exc).__name__)
+    line = line.split("(Background on this error")[0].strip()
+    passwords = [url.password] if url is not None and url.password else []
+    return redact(line, passwords)
+
+
+class Databases:
+    """The session's named connections; the first one added is the default."""
+
+    def __init__(self) -> None:
+        self._by_name: dict[str, Database] = {}
+        self.default_name: str | None = None
+
+    def add(self, db: Database, *, make_default: bool = False) -> Database:
+        old = self._by_name.get(db.name)
+        if old is not None and old.owned and old.engine is not db.engine:
+            old.engine.dispose()
+        self._by_name[db.name] = db
+        if make_default or self.default_name is None:
+            self.default_name = db.name
+        return db
+
+    def get(self, name: str | None = None) -> Database:
+        if name is None:
+            name = self.default_name
+            if name is None:
+                raise NbMigrateError(
+                    "no database connected: use %migrate connect URL (or init --url URL)"
+                )
+        try:
+            return self._by_name[name]
+        except KeyError:
+            known = ", ".join(self._by_name) or "none"
+            raise NbMigrateError(f"no connection named {name!r} (known: {known})") from None
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._by_name
+
+    def __iter__(self):
+        return iter(self._by_name.values())
+
+    def __len__(self) -> int:
+        return len(self._by_name)
+
+    def passwords(self) -> list[str]:
+        return [db.url.password for db in self if db.url.password]

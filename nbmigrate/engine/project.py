@@ -1,0 +1,221 @@
+"""An Alembic environment on disk: alembic.ini, env.py and the revision scripts."""
+
+from __future__ import annotations
+
+import argparse
+import configparser
+import contextlib
+import io
+import os
+import re
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from alembic.util import CommandError
+from sqlalchemy.engine import URL
+
+from .errors import NbMigrateError
+
+NBMIGRATE_TEMPLATE = Path(__file__).parent / "templates" / "nbmigrate"
+ALEMBIC_TEMPLATES = ("generic", "async", "multidb", "pyproject", "pyproject_async")
+
+
+def quiet_config(ini: Path, toml: Path | None = None, section: str = "alembic", **kw) -> Config:
+    """An Alembic Config that writes nothing to the notebook's stdout."""
+    return Config(
+        file_=str(ini),
+        toml_file=str(toml) if toml else None,
+        ini_section=section,
+        stdout=io.StringIO(),
+        cmd_opts=argparse.Namespace(quiet=True, x=None),
+        **kw,
+    )
+
+
+class Project:
+    """An Alembic project found by its alembic.ini (and pyproject.toml, when it has one)."""
+
+    def __init__(self, ini: Path, toml: Path | None = None) -> None:
+        self.ini = ini.resolve()
+        self.toml = toml.resolve() if toml else None
+        self._script: ScriptDirectory | None = None
+        self._signature: tuple | None = None
+
+    def __repr__(self) -> str:
+        return f"Project({str(self.ini)!r})"
+
+    def config(self, section: str = "alembic", **kw) -> Config:
+        return quiet_config(self.ini, self.toml, section, **kw)
+
+    @property
+    def location(self) -> Path:
+        return Path(self.script.dir)
+
+    @property
+    def script(self) -> ScriptDirectory:
+        """The parsed scripts, re-read only when a version file or the config changed."""
+        if self._script is not None and self._signature == self._disk_signature(self._script):
+            return self._script
+        try:
+            script = ScriptDirectory.from_config(self.config())
+            signature = self._disk_signature(script)
+            script.revision_map.heads  # parse every revision now, so errors surface here
+        except (CommandError, configparser.Error, KeyError) as exc:
+            raise NbMigrateError(f"cannot read the Alembic project {self.ini}: {exc}") from None
+        except SyntaxError as exc:
+            raise NbMigrateError(
+                f"revision script {exc.filename} has a syntax error at line {exc.lineno}: {exc.msg}"
+            ) from None
+        self._script, self._signature = script, signature
+        return script
+
+    def _disk_signature(self, script: ScriptDirectory) -> tuple:
+        stamps: list[tuple[str, int, int]] = []
+        paths = [p for p in (self.ini, self.toml) if p is not None]
+        for location in script.version_locations or [script.versions]:
+            paths.append(Path(location))
+            walker = os.walk(location) if script.recursive_version_locations else [
+                (location, (), os.listdir(location) if os.path.isdir(location) else ())
+            ]
+            for folder, _dirs, files in walker:
+                paths.extend(Path(folder, f) for f in files if f.endswith(".py"))
+        for path in paths:
+            try:
+                st = path.stat()
+            except FileNotFoundError:
+                continue
+            stamps.append((str(path), st.st_mtime_ns, st.st_size))
+        return tuple(stamps)
+
+    def invalidate(self) -> None:
+        """Forget the parsed scripts (after nbmigrate itself wrote one)."""
+        self._script = self._signature = None
+
+    def url_sections(self) -> dict[str, str]:
+        """Each ini section that names a database, with its (unmasked) sqlalchemy.url."""
+        parser = self.config().file_config
+        found = {}
+        for section in parser.sections():
+            try:
+                url = parser.get(section, "sqlalchemy.url", fallback="").strip()
+            except configparser.Error:
+                continue
+            if url and "driver://" not in url:
+                found[section] = url
+        return found
+
+    def option(self, name: str, section: str = "alembic") -> str:
+        parser = self.config().file_config
+        return parser.get(section, name, fallback="").strip() if parser.has_section(section) else ""
+
+    @property
+    def written_by_nbmigrate(self) -> bool:
+        env = self.location / "env.py"
+        return env.is_file() and "nbmigrate.configure" in env.read_text(encoding="utf-8")
+
+
+def find_project(directory: Path) -> Project | None:
+    """The project whose alembic.ini is in ``directory``, if there is one."""
+    ini = directory / "alembic.ini"
+    return attach_project(ini) if ini.is_file() else None
+
+
+def attach_project(path: str | Path) -> Project:
+    """The existing project at ``path`` (its alembic.ini or the folder holding it)."""
+    path = Path(path).expanduser()
+    ini = path / "alembic.ini" if path.is_dir() else path
+    if not ini.is_file():
+        raise NbMigrateError(f"no alembic.ini at {path}")
+    toml = ini.parent / "pyproject.toml"
+    has_toml = toml.is_file() and "[tool.alembic]" in toml.read_text(encoding="utf-8")
+    project = Project(ini, toml if has_toml else None)
+    try:
+        has_location = project.option("script_location") or has_toml
+    except configparser.Error as exc:
+        raise NbMigrateError(f"{ini} is not a readable ini file: {exc}") from None
+    if not has_location:
+        raise NbMigrateError(f"{ini} has no script_location in [alembic]: not an Alembic project")
+    project.script  # noqa: B018 - fail now, in one line, if the scripts do not load
+    return project
+
+
+def resolve_template(name: str | None) -> Path:
+    """The template directory for ``--template``: nbmigrate's, Alembic's, or a path."""
+    if not name or name == "nbmigrate":
+        return NBMIGRATE_TEMPLATE
+    if name in ALEMBIC_TEMPLATES:
+        return Path(Config().get_template_directory()) / name
+    path = Path(name).expanduser()
+    if path.is_dir() and (path / "env.py").is_file() and (path / "script.py.mako").is_file():
+        return path.resolve()
+    choices = ", ".join(("nbmigrate",) + ALEMBIC_TEMPLATES)
+    raise NbMigrateError(
+        f"unknown template {name!r}: use one of {choices}, "
+        "or a directory holding env.py and script.py.mako"
+    )
+
+
+def init_project(
+    directory: str | Path,
+    *,
+    template: str | None = None,
+    url: URL | None = None,
+    metadata_spec: str | None = None,
+) -> Project:
+    """Write a new Alembic environment: ``directory`` plus an alembic.ini beside it."""
+    target = Path(directory).expanduser().absolute()
+    ini = target.parent / "alembic.ini"
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise NbMigrateError(f"{target} already exists: init writes only into a new directory")
+    if ini.exists():
+        raise NbMigrateError(
+            f"{ini} already exists: use %migrate attach {ini} to drive that project"
+        )
+    template_dir = resolve_template(template)
+    has_toml = (template_dir / "pyproject.toml.mako").is_file()
+    toml = target.parent / "pyproject.toml" if has_toml else None
+    if toml is not None and toml.is_file() and "[tool.alembic]" in toml.read_text("utf-8"):
+        raise NbMigrateError(f"{toml} already has a [tool.alembic] section")
+    config = quiet_config(ini, toml)
+    try:
+        # Alembic's init reports each file it copies on stdout, whatever cmd_opts say
+        with contextlib.redirect_stdout(io.StringIO()):
+            command.init(config, str(target), template=str(template_dir))
+    except (CommandError, OSError) as exc:
+        raise NbMigrateError(f"init failed: {exc}") from None
+    for written in (ini, toml):  # relocatable: the scripts sit beside the config
+        if written is not None and written.is_file():
+            text = written.read_text(encoding="utf-8")
+            written.write_text(text.replace(target.as_posix(), f"%(here)s/{target.name}"),
+                               encoding="utf-8")
+    if url is not None:
+        # never write a password into a file meant to be committed
+        set_ini_option(ini, "alembic", "sqlalchemy.url", url.set(password=None).render_as_string())
+    if metadata_spec and ":" in metadata_spec:
+        set_ini_option(ini, "alembic", "nbmigrate.metadata", metadata_spec)
+    return Project(ini, toml)
+
+
+def set_ini_option(ini: Path, section: str, key: str, value: str) -> None:
+    """Set ``key = value`` in one section of an ini file, keeping its comments."""
+    value = value.replace("%", "%%")
+    lines = ini.read_text(encoding="utf-8").splitlines(keepends=True)
+    current, insert_at = None, None
+    for i, line in enumerate(lines):
+        header = re.match(r"\s*\[([^\]]+)\]", line)
+        if header:
+            current = header.group(1).strip()
+            if current == section:
+                insert_at = i + 1
+            continue
+        if current == section and re.match(rf"\s*{re.escape(key)}\s*[=:]", line):
+            lines[i] = f"{key} = {value}\n"
+            break
+    else:
+        if insert_at is None:
+            lines.append(f"\n[{section}]\n")
+            insert_at = len(lines)
+        lines.insert(insert_at, f"{key} = {value}\n")
+    ini.write_text("".join(lines), encoding="utf-8")

@@ -1,0 +1,68 @@
+"""Running an Alembic environment (env.py) against one connection."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from alembic.config import Config
+from alembic.runtime.environment import EnvironmentContext
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import Connection
+
+
+def current_heads(connection: Connection) -> tuple[str, ...]:
+    """The revisions recorded in the database's ``alembic_version`` table."""
+    context = MigrationContext.configure(connection)
+    heads = context.get_current_heads()
+    if connection.in_transaction():
+        connection.rollback()  # leave no transaction open: Alembic must start its own
+    return tuple(heads)
+
+
+def run_env(
+    config: Config,
+    script: ScriptDirectory,
+    fn: Callable[[Any, MigrationContext], list],
+    *,
+    guard_logging: bool,
+    **env_kw: Any,
+) -> None:
+    """Run ``env.py`` with ``fn`` choosing the steps, as ``alembic.command`` does."""
+    with preserve_logging() if guard_logging else _nothing(), EnvironmentContext(
+        config, script, fn=fn, **env_kw
+    ):
+        script.run_env()
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
+@contextmanager
+def preserve_logging() -> Iterator[None]:
+    """Undo what an env.py's ``fileConfig`` does to the notebook's loggers."""
+    manager = logging.Logger.manager
+    root = logging.getLogger()
+    saved_root = (root.level, list(root.handlers))
+    saved = {
+        name: (lg.level, list(lg.handlers), lg.propagate, lg.disabled)
+        for name, lg in manager.loggerDict.items()
+        if isinstance(lg, logging.Logger)
+    }
+    try:
+        yield
+    finally:
+        root.setLevel(saved_root[0])
+        root.handlers[:] = saved_root[1]
+        for name, lg in list(manager.loggerDict.items()):
+            if not isinstance(lg, logging.Logger):
+                continue
+            level, handlers, propagate, disabled = saved.get(name, (logging.NOTSET, [], True, False))
+            lg.setLevel(level)
+            lg.handlers[:] = handlers
+            lg.propagate, lg.disabled = propagate, disabled

@@ -1,0 +1,28 @@
+"""Keeping passwords out of everything nbmigrate shows."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from sqlalchemy.engine import URL
+
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][\w+.-]*://[^:/@\s]*:)(?P<pw>[^@\s]+)(?P<at>@)")
+_KEYWORD_PASSWORD = re.compile(r"(?i)\b(password|passwd|pwd)=(?!\*\*\*)[^\s&;,'\")]+")
+
+
+def mask_url(url: URL | str) -> str:
+    """The URL as text with its password shown as ``***``."""
+    if isinstance(url, URL):
+        return url.render_as_string(hide_password=True)
+    return redact(url)
+
+
+def redact(text: str, passwords: Iterable[str] = ()) -> str:
+    """``text`` with URL passwords, ``password=`` values and known passwords masked."""
+    text = _URL_PASSWORD.sub(r"\g<head>***\g<at>", text)
+    text = _KEYWORD_PASSWORD.sub(r"\1=***", text)
+    for password in passwords:
+        if password and len(password) >= 3:
+            text = text.replace(password, "***")
+    return text

@@ -1,0 +1,675 @@
+"""The Session: one migration project, its named databases and the model."""
+
+from __future__ import annotations
+
+import ast
+import functools
+import io
+import os
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from alembic import command
+from alembic.script.revision import RevisionError
+from alembic.util import CommandError
+from sqlalchemy import MetaData
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
+
+from . import autogen
+from .connections import (
+    DEFAULT,
+    Database,
+    Databases,
+    engine_from_value,
+    has_transactional_ddl,
+    make_engine,
+    parse_url,
+    short_error,
+)
+from .errors import NbMigrateError
+from .metadata import resolve_metadata
+from .project import Project, attach_project, find_project, init_project
+from .results import (
+    ApplyResult,
+    Branches,
+    ConnectionList,
+    CurrentState,
+    Diff,
+    Heads,
+    History,
+    Note,
+    RevisionCreated,
+    RevisionDetails,
+    RevisionInfo,
+    SqlScript,
+    Step,
+    heads_text,
+)
+from .runner import current_heads, run_env
+from .secrets import redact
+
+F = TypeVar("F", bound=Callable[..., Any])
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+
+
+def user_errors(method: F) -> F:
+    """Turn Alembic and database errors into one NbMigrateError line, passwords masked."""
+
+    @functools.wraps(method)
+    def wrapper(self: Session, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except NbMigrateError as exc:
+            raise type(exc)(redact(str(exc), self.databases.passwords())) from None
+        except (CommandError, RevisionError) as exc:
+            raise NbMigrateError(redact(str(exc), self.databases.passwords())) from None
+        except SQLAlchemyError as exc:
+            raise NbMigrateError(short_error(exc)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+class Session:
+    """Holds the migration project, the named connections and how to find the model.
+
+    ``namespace`` is where model objects and connection variables are looked up
+    (a notebook's user namespace); ``metadata`` is an expression or ``module:attr``.
+    """
+
+    def __init__(
+        self,
+        project: str | Path | None = None,
+        *,
+        url: str | None = None,
+        metadata: str | None = None,
+        namespace: Mapping[str, Any] | None = None,
+        workdir: str | Path | None = None,
+    ) -> None:
+        self.databases = Databases()
+        self.namespace = namespace
+        self.metadata_spec = metadata
+        self.workdir = Path(workdir) if workdir else None
+        self._project: Project | None = None
+        if project is not None:
+            self.attach(project)
+        if url is not None:
+            self.connect(url)
+
+    # ----------------------------------------------------------------- set-up
+
+    @property
+    def project(self) -> Project:
+        """The migration project: set by init or attach, else ./alembic.ini."""
+        if self._project is None:
+            found = find_project(self.workdir or Path.cwd())
+            if found is None:
+                raise NbMigrateError(
+                    "no migration directory yet: %migrate init [DIR], "
+                    "or %migrate attach path/to/alembic.ini"
+                )
+            self._use_project(found)
+        assert self._project is not None
+        return self._project
+
+    def _use_project(self, project: Project) -> None:
+        self._project = project
+        env_url = os.environ.get("NBMIGRATE_URL")
+        for section, url in project.url_sections().items():
+            name = DEFAULT if section == "alembic" else section
+            if name in self.databases:
+                continue  # what the user connected to wins over the ini file
+            if section == "alembic" and env_url:
+                url = env_url
+            try:
+                engine = make_engine(parse_url(url))
+            except NbMigrateError:
+                continue  # a placeholder URL in an ini section is not a database
+            self.databases.add(Database(name, engine, f"alembic.ini [{section}]", section))
+        if env_url and DEFAULT not in self.databases:
+            self.databases.add(Database(DEFAULT, make_engine(parse_url(env_url)), "NBMIGRATE_URL"))
+
+    @user_errors
+    def init(
+        self,
+        directory: str | Path = "migrations",
+        *,
+        url: str | None = None,
+        metadata: str | None = None,
+        template: str | None = None,
+    ) -> Note:
+        """Write a new Alembic environment (``alembic init``) and connect to ``url``."""
+        database = self._database_for(url, DEFAULT) if url else None
+        if metadata:
+            resolve_metadata(metadata, self.namespace)  # refuse a bad expression before writing
+        project = init_project(
+            self._path(directory), template=template,
+            url=database.url if database else None, metadata_spec=metadata,
+        )
+        if database is not None:
+            self.databases.add(database, make_default=True)
+        if metadata:
+            self.metadata_spec = metadata
+        self._use_project(project)
+        details = {"scripts": str(project.location), "config": str(project.ini),
+                   "template": template or "nbmigrate"}
+        if database is not None:
+            details["database"] = database.masked_url
+            if database.url.password:
+                details["note"] = "the password is not written to alembic.ini"
+        return Note(f"created an Alembic environment in {project.location}", details)
+
+    @user_errors
+    def attach(self, path: str | Path) -> Note:
+        """Drive an existing Alembic project, found by its alembic.ini."""
+        project = attach_project(self._path(path))
+        self._project = None
+        self._use_project(project)
+        script = project.script
+        revisions = sum(1 for _ in script.walk_revisions())
+        details: dict[str, Any] = {
+            "scripts": str(project.location),
+            "revisions": revisions,
+            "heads": heads_text(script.get_heads()),
+        }
+        for db in self.databases:
+            details[f"connection {db.name}"] = db.masked_url
+        return Note(f"attached {project.ini}", details)
+
+    @user_errors
+    def connect(self, target: str, *, name: str | None = None) -> Note:
+        """Connect to a URL, or to the Engine / Connection / URL held in a notebook variable."""
+        name = name or DEFAULT
+        database = self._database_for(target, name)
+        try:
+            with database.engine.connect():
+                pass
+        except SQLAlchemyError as exc:
+            if database.owned:
+                database.engine.dispose()
+            raise NbMigrateError(
+                f"cannot connect to {database.masked_url}: {short_error(exc, database.url)}"
+            ) from None
+        self.databases.add(database, make_default=name == DEFAULT)
+        return Note(f"connected {name}: {database.masked_url} ({database.dialect})")
+
+    def _database_for(self, target: str, name: str) -> Database:
+        target = target.strip()
+        namespace = self.namespace or {}
+        if _IDENTIFIER.fullmatch(target) and target in namespace:
+            engine, source = engine_from_value(namespace[target], target)
+            return Database(name, engine, source, owned=isinstance(namespace[target], str))
+        if "://" in target or target.startswith("sqlite:"):
+            return Database(name, make_engine(parse_url(target)), "url")
+        if _IDENTIFIER.fullmatch(target):
+            raise NbMigrateError(f"{target!r} is neither a database URL nor a notebook variable")
+        raise NbMigrateError(f"not a database URL: {redact(target)!r}")
+
+    def connections(self) -> ConnectionList:
+        """The named connections, passwords masked."""
+        return ConnectionList([
+            (db.name, db.dialect, db.masked_url, db.name == self.databases.default_name, db.source)
+            for db in self.databases
+        ])
+
+    def _path(self, path: str | Path) -> Path:
+        path = Path(path).expanduser()
+        return path if path.is_absolute() or self.workdir is None else self.workdir / path
+
+    # ---------------------------------------------------------------- model
+
+    def metadata(self) -> tuple[MetaData, str]:
+        """The model's MetaData and the name it was found under."""
+        if self.metadata_spec or self.namespace is not None:
+            try:
+                return resolve_metadata(self.metadata_spec, self.namespace)
+            except NbMigrateError:
+                if self.metadata_spec or not self._ini_metadata():
+                    raise
+        spec = self._ini_metadata()
+        if not spec:
+            raise NbMigrateError(
+                "no model given: pass --metadata module:attr "
+                "(or set nbmigrate.metadata in alembic.ini)"
+            )
+        return resolve_metadata(spec, None)
+
+    def _ini_metadata(self) -> str:
+        try:
+            return self.project.option("nbmigrate.metadata")
+        except NbMigrateError:
+            return ""  # no project yet, so no ini file to name a model
+
+    # ------------------------------------------------------------ authoring
+
+    @user_errors
+    def diff(self, *, db: str | None = None) -> Diff:
+        """Model against database; nothing is written."""
+        metadata, label = self.metadata()
+        database = self.databases.get(db)
+        with database.connect() as conn:
+            ops, code = autogen.compare(conn, metadata)
+        return Diff(ops, code, label, database.name)
+
+    @user_errors
+    def check(self, *, db: str | None = None) -> Diff:
+        """Like diff, but raises DriftDetected when model and database differ."""
+        from .errors import DriftDetected
+
+        result = self.diff(db=db)
+        if not result.empty:
+            raise DriftDetected(
+                f"model {result.model} and {result.database} differ: {result.summary()} "
+                "(%migrate diff shows them; %migrate revision --autogenerate -m MSG writes them)"
+            )
+        return result
+
+    @user_errors
+    def revision(
+        self,
+        message: str,
+        *,
+        autogenerate: bool = False,
+        rev_id: str | None = None,
+        head: str = "head",
+        splice: bool = False,
+        branch_label: str | None = None,
+        depends_on: str | None = None,
+        body: str | None = None,
+        db: str | None = None,
+    ) -> RevisionCreated | Note:
+        """Write a revision script: empty, autogenerated, or with ``body``'s functions."""
+        if autogenerate and body is not None:
+            raise NbMigrateError("a cell body and --autogenerate cannot be used together")
+        if body is not None:
+            _check_body(body)
+        if rev_id is not None and not re.fullmatch(r"[\w\-]+", rev_id):
+            raise NbMigrateError(f"--rev-id {rev_id!r}: use letters, digits, - and _ only")
+        project = self.project
+        config_kw: dict[str, Any] = {}
+        captured: dict[str, Any] = {}
+        label = None
+        database = None
+        if autogenerate:
+            database = self.databases.get(db)
+            try:
+                metadata, label = self.metadata()
+            except NbMigrateError:
+                if project.written_by_nbmigrate:
+                    raise
+                metadata = None  # the project's own env.py imports its models
+            config_kw["metadata"] = metadata
+
+            def keep_if_changed(context: Any, revision: Any, directives: list) -> None:
+                ops = [op for s in directives for op in s.upgrade_ops_list]
+                captured["operations"] = autogen.operations(
+                    [d for op in ops for d in op.as_diffs()]
+                )
+                if all(op.is_empty() for op in ops):
+                    directives[:] = []  # Alembic would write an empty script
+
+            kwargs: dict[str, Any] = {"process_revision_directives": keep_if_changed}
+        else:
+            kwargs = {}
+        with self._environment(database, **config_kw) as config:
+            try:
+                created = command.revision(
+                    config, message, autogenerate=autogenerate, head=head, splice=splice,
+                    branch_label=branch_label, rev_id=rev_id, depends_on=depends_on, **kwargs,
+                )
+            except CommandError as exc:
+                if "not up to date" in str(exc):
+                    raise NbMigrateError(
+                        f"{database.name if database else 'the database'} is not at head: "
+                        "run %migrate upgrade heads before autogenerating"
+                    ) from None
+                raise
+        project.invalidate()
+        if not created:
+            return Note(
+                f"no changes: model {label or ''} and {database.name if database else ''} "
+                "match; no revision written".replace("  ", " ")
+            )
+        assert not isinstance(created, list)
+        if body is not None:
+            _write_body(Path(created.path), body)
+        info = RevisionInfo.from_script(project.script.get_revision(created.revision))
+        return RevisionCreated(info, captured.get("operations", []), label)
+
+    @user_errors
+    def merge(
+        self,
+        revisions: Sequence[str] = ("heads",),
+        *,
+        message: str | None = None,
+        branch_label: str | None = None,
+        rev_id: str | None = None,
+    ) -> RevisionCreated:
+        """Write a merge revision joining ``revisions`` (default: every head)."""
+        project = self.project
+        revisions = list(revisions) or ["heads"]
+        if revisions == ["heads"] and len(project.script.get_heads()) < 2:
+            raise NbMigrateError("nothing to merge: the history has a single head")
+        with self._environment(None) as config:
+            created = command.merge(
+                config, revisions, message=message, branch_label=branch_label, rev_id=rev_id
+            )
+        project.invalidate()
+        return RevisionCreated(RevisionInfo.from_script(project.script.get_revision(created.revision)))
+
+    # ------------------------------------------------------------- applying
+
+    @user_errors
+    def upgrade(self, target: str = "heads", *, sql: bool = False, db: str | None = None
+                ) -> ApplyResult | SqlScript:
+        """Apply revisions up to ``target`` (any Alembic target); ``sql`` only shows the SQL."""
+        return self._move("upgrade", target, sql=sql, db=db)
+
+    @user_errors
+    def downgrade(self, target: str, *, sql: bool = False, db: str | None = None
+                  ) -> ApplyResult | SqlScript:
+        """Revert revisions down to ``target``; ``sql`` only shows the SQL."""
+        return self._move("downgrade", target, sql=sql, db=db)
+
+    @user_errors
+    def stamp(self, revisions: str | Sequence[str], *, sql: bool = False, purge: bool = False,
+              db: str | None = None) -> ApplyResult | SqlScript:
+        """Record ``revisions`` in the version table without running any migration."""
+        targets = [revisions] if isinstance(revisions, str) else list(revisions)
+        return self._move("stamp", tuple(targets), sql=sql, db=db, purge=purge)
+
+    def _move(self, action: str, target: Any, *, sql: bool, db: str | None,
+              purge: bool = False) -> ApplyResult | SqlScript:
+        script = self.project.script
+        database = self.databases.get(db)
+        display_target = ", ".join(target) if isinstance(target, tuple) else target
+        start = None
+        if isinstance(target, str) and ":" in target:
+            if not sql:
+                raise NbMigrateError(
+                    f"a range ({target}) only works with --sql; give one target to {action}"
+                )
+            start, target = target.split(":", 1)
+        elif sql:
+            with database.connect() as conn:
+                heads = current_heads(conn)
+            if len(heads) > 1:
+                raise NbMigrateError(
+                    f"{database.name} is at several heads ({heads_text(heads)}): "
+                    f"give the start as a range, FROM:{target}"
+                )
+            start = heads[0] if heads else None
+        if not sql:
+            _resolve(script, target, action)
+
+        def steps(rev: Any, _context: Any) -> list:
+            if action == "upgrade":
+                return script._upgrade_revs(target, rev)
+            if action == "downgrade":
+                return script._downgrade_revs(target, rev)
+            return script._stamp_revs(target, rev)
+
+        env_kw = {"as_sql": sql, "starting_rev": start, "destination_rev": target}
+        if action == "stamp":
+            env_kw["purge"] = purge
+        if sql:
+            buffer = io.StringIO()
+            with self._environment(database, output_buffer=buffer) as config:
+                run_env(config, script, steps, guard_logging=self._foreign(), **env_kw)
+            return SqlScript(action, database.dialect, buffer.getvalue().strip())
+        return self._apply(action, display_target, database, steps, env_kw)
+
+    def _apply(self, action: str, target: str, database: Database,
+               steps: Callable[[Any, Any], list], env_kw: dict[str, Any]) -> ApplyResult:
+        script = self.project.script
+        done: list[Step] = []
+        planned: list[Any] = []
+        clock = [time.perf_counter()]
+
+        def plan(rev: Any, context: Any) -> list:
+            chosen = steps(rev, context)
+            planned.extend(chosen)
+            clock[0] = time.perf_counter()
+            return chosen
+
+        def applied(ctx: Any, step: Any, heads: Any, run_args: Any) -> None:
+            now = time.perf_counter()
+            rev = step.up_revision
+            direction = "stamp" if step.is_stamp else ("up" if step.is_upgrade else "down")
+            done.append(Step(step.up_revision_id or "", rev.doc if rev else "", direction,
+                             now - clock[0]))
+            clock[0] = now
+
+        started = time.perf_counter()
+        with database.connect() as conn:
+            before = current_heads(conn)
+            try:
+                with self._environment(database, connection=conn, on_version_apply=applied
+                                       ) as config:
+                    run_env(config, script, plan, guard_logging=self._foreign(), **env_kw)
+                conn.commit()
+            except Exception as exc:  # noqa: BLE001 - a migration can raise anything
+                if conn.in_transaction():
+                    conn.rollback()
+                raise self._stopped(action, database, planned, done, exc) from None
+            after = current_heads(conn)
+        if not done and planned and all(hasattr(s, "revision") for s in planned):
+            done = [Step(s.revision.revision, s.revision.doc, "up" if s.is_upgrade else "down")
+                    for s in planned]  # an env.py of the project's own, without our hook
+        return ApplyResult(action, database.name, target, before, after, done,
+                           time.perf_counter() - started)
+
+    def _stopped(self, action: str, database: Database, planned: list, done: list[Step],
+                 exc: BaseException) -> NbMigrateError:
+        if isinstance(exc, NbMigrateError):
+            return exc
+        if isinstance(exc, (CommandError, RevisionError)):
+            return NbMigrateError(str(exc))
+        reason = short_error(exc, database.url) if isinstance(exc, SQLAlchemyError) else (
+            f"{type(exc).__name__}: {exc}"
+        )
+        failed = planned[len(done)] if len(planned) > len(done) else None
+        where = ""
+        if failed is not None and hasattr(failed, "revision"):
+            where = f" at revision {failed.revision.revision} ({failed.revision.doc!r})"
+        try:
+            with database.connect() as conn:
+                now = heads_text(current_heads(conn))
+        except NbMigrateError:
+            now = "unknown (cannot reconnect)"
+        return NbMigrateError(
+            f"{action} of {database.name} stopped{where}: {reason}; "
+            f"{len(done)} revision(s) applied before it; {database.name} is now at {now}"
+        )
+
+    def _foreign(self) -> bool:
+        return not self.project.written_by_nbmigrate
+
+    # -------------------------------------------------------------- reading
+
+    @user_errors
+    def history(self, rev_range: str | None = None, *, verbose: bool = False,
+                db: str | None = None) -> History:
+        """Revisions newest first, marking which the database has applied."""
+        script = self.project.script
+        current, note = self._heads_if_reachable(db)
+        base = head = None
+        if rev_range:
+            if ":" not in rev_range:
+                raise NbMigrateError(
+                    f"history range {rev_range!r}: use START:END, START: or :END"
+                )
+            base, head = (part.strip() or None for part in rev_range.split(":", 1))
+            if "current" in (base, head) and current is None:
+                raise NbMigrateError("'current' in a range needs a connected database")
+            base = _current_or(base, current)
+            head = _current_or(head, current)
+        revisions = [RevisionInfo.from_script(sc) for sc in
+                     script.walk_revisions(base=base or "base", head=head or "heads")]
+        applied = None if current is None else _applied(script, current)
+        return History(revisions, self.databases.default_name if db is None else db,
+                       current or (), applied, verbose, unreachable=note)
+
+    def _heads_if_reachable(self, db: str | None) -> tuple[tuple[str, ...] | None, str]:
+        if db is None and not len(self.databases):
+            return None, "no database connected"
+        database = self.databases.get(db)
+        try:
+            with database.connect() as conn:
+                return current_heads(conn), ""
+        except NbMigrateError as exc:
+            if db is not None:
+                raise
+            return None, str(exc)
+
+    @user_errors
+    def current(self, *, db: str | None = None) -> CurrentState:
+        """Which revision(s) the database is at, and what is pending."""
+        script = self.project.script
+        database = self.databases.get(db)
+        with database.connect() as conn:
+            heads = current_heads(conn)
+        known = [h for h in heads if _known(script, h)]
+        unknown = tuple(h for h in heads if h not in known)
+        applied = _applied(script, tuple(known))
+        pending = tuple(sc.revision for sc in script.walk_revisions()
+                        if sc.revision not in applied)
+        return CurrentState(
+            database.name, database.masked_url,
+            tuple(RevisionInfo.from_script(script.get_revision(h)) for h in known),
+            tuple(script.get_heads()), pending, unknown,
+        )
+
+    @user_errors
+    def heads(self, *, db: str | None = None) -> Heads:
+        """The heads of the revision graph (and which one the database is at)."""
+        script = self.project.script
+        current, _ = self._heads_if_reachable(db)
+        return Heads([RevisionInfo.from_script(script.get_revision(h))
+                      for h in script.get_heads()], current)
+
+    @user_errors
+    def branches(self) -> Branches:
+        """Branch points and the revisions that branch from them."""
+        script = self.project.script
+        return Branches([
+            (RevisionInfo.from_script(sc),
+             [RevisionInfo.from_script(script.get_revision(n)) for n in sorted(sc.nextrev)])
+            for sc in script.walk_revisions() if sc.is_branch_point
+        ])
+
+    @user_errors
+    def show(self, revision: str, *, db: str | None = None) -> RevisionDetails:
+        """One revision (or ``heads``, ``current``, a branch label...) in full."""
+        script = self.project.script
+        ids: Iterable[str] = [revision]
+        if revision == "current":
+            current, note = self._heads_if_reachable(db)
+            if current is None:
+                raise NbMigrateError(f"'current' needs a reachable database: {note}")
+            ids = current
+        found = [sc for rev in ids for sc in script.get_revisions(rev) if sc is not None]
+        if not found:
+            raise NbMigrateError(f"no revision {revision!r} in {self.project.location}")
+        return RevisionDetails([RevisionInfo.from_script(sc) for sc in found])
+
+    # ------------------------------------------------------------- plumbing
+
+    def _environment(self, database: Database | None, *, connection: Connection | None = None,
+                     metadata: MetaData | None = None, on_version_apply: Callable | None = None,
+                     output_buffer: io.StringIO | None = None) -> _Environment:
+        return _Environment(self.project, database, connection, metadata, on_version_apply,
+                            output_buffer)
+
+
+class _Environment:
+    """A Config carrying the connection and options into env.py (a context manager)."""
+
+    def __init__(self, project: Project, database: Database | None,
+                 connection: Connection | None, metadata: MetaData | None,
+                 on_version_apply: Callable | None, output_buffer: io.StringIO | None) -> None:
+        section = database.ini_section if database and database.ini_section else "alembic"
+        self.config = project.config(section, output_buffer=output_buffer)
+        attributes = self.config.attributes
+        options: dict[str, Any] = {"transaction_per_migration": True}
+        if database is not None:
+            attributes["url"] = database.masked_url
+            if database.dialect == "sqlite" and has_transactional_ddl(database.engine):
+                options["transactional_ddl"] = True
+            if database.ini_section is None:
+                # for an env.py that reads only sqlalchemy.url: point it at this database
+                full = database.url.render_as_string(hide_password=False)
+                self.config.set_section_option(section, "sqlalchemy.url", full.replace("%", "%%"))
+        if connection is not None:
+            attributes["connection"] = connection
+        if metadata is not None:
+            attributes["target_metadata"] = metadata
+        if on_version_apply is not None:
+            options["on_version_apply"] = on_version_apply
+        attributes["nbmigrate.configure"] = options
+
+    def __enter__(self):
+        return self.config
+
+    def __exit__(self, *exc: Any) -> None:
+        self.config.attributes.clear()  # drop the connection and URL with the config
+
+
+def _resolve(script: Any, target: str | tuple, action: str) -> None:
+    """Fail early, in one line, on a target Alembic cannot find."""
+    for rev in (target,) if isinstance(target, str) else target:
+        if re.fullmatch(r"[+-]\d+", rev) or re.match(r".+@[+-]\d+$", rev) or rev in (
+            "head", "heads", "base"
+        ):
+            continue
+        try:
+            if not script.get_revisions(rev):
+                raise NbMigrateError(f"{action}: no revision {rev!r}")
+        except (RevisionError, CommandError) as exc:
+            raise NbMigrateError(f"{action}: {exc}") from None
+
+
+def _known(script: Any, revision: str) -> bool:
+    try:
+        return script.get_revision(revision) is not None
+    except (RevisionError, CommandError):
+        return False
+
+
+def _applied(script: Any, heads: tuple[str, ...]) -> frozenset[str]:
+    if not heads:
+        return frozenset()
+    return frozenset(
+        r.revision for r in script.revision_map.iterate_revisions(heads, "base", inclusive=True)
+        if r is not None
+    )
+
+
+def _current_or(part: str | None, current: tuple[str, ...] | None) -> str | None:
+    if part != "current":
+        return part
+    return current[0] if current else "base"
+
+
+def _check_body(body: str) -> None:
+    try:
+        tree = ast.parse(body)
+    except SyntaxError as exc:
+        raise NbMigrateError(f"the cell has a syntax error at line {exc.lineno}: {exc.msg}") from None
+    defined = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+    missing = [f"{name}()" for name in ("upgrade", "downgrade") if name not in defined]
+    if missing:
+        raise NbMigrateError(f"the cell must define upgrade() and downgrade(); missing {', '.join(missing)}")
+
+
+def _write_body(path: Path, body: str) -> None:
+    """Replace the template's upgrade()/downgrade() with the cell's own."""
+    source = path.read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    first = min(n.lineno - len(getattr(n, "decorator_list", ())) for n in tree.body
+                if isinstance(n, ast.FunctionDef) and n.name in ("upgrade", "downgrade"))
+    header = source.splitlines(keepends=True)[: first - 1]
+    path.write_text("".join(header).rstrip() + "\n\n\n" + body.strip() + "\n", encoding="utf-8")

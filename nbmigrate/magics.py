@@ -1,0 +1,81 @@
+"""``%migrate`` and ``%%migrate``: parse with the shared grammar, call the engine, return."""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+from traitlets import Unicode, observe
+
+from .engine.errors import NbMigrateError
+from .grammar import HelpRequested, build_parser, parse, run, subparsers
+
+
+@magics_class
+class NbMigrate(Magics):
+    """Schema migrations with Alembic: ``%migrate --help`` lists the sub-commands."""
+
+    metadata = Unicode(
+        "", help="the model used by diff/check/autogenerate: a notebook expression "
+        "(Base, Base.metadata) or module:attr; empty means find the one in the notebook",
+    ).tag(config=True)
+    directory = Unicode("migrations", help="the directory `%migrate init` writes by default"
+                        ).tag(config=True)
+
+    def __init__(self, shell: Any, session: Any = None, **kwargs: Any) -> None:
+        if session is None:
+            from .engine.session import Session
+
+            session = Session(namespace=shell.user_ns)
+        # set before traitlets applies %config values, which fire the observers below
+        self.session = session
+        self._parser = build_parser()
+        super().__init__(shell, **kwargs)
+        self.session.metadata_spec = self.metadata or self.session.metadata_spec
+        self._directory_changed({"new": self.directory})
+
+    @observe("directory")
+    def _directory_changed(self, change: dict) -> None:
+        subparsers(self._parser)["init"].set_defaults(directory=change["new"])
+
+    @observe("metadata")
+    def _metadata_changed(self, change: dict) -> None:
+        self.session.metadata_spec = change["new"] or None
+
+    @line_cell_magic
+    def migrate(self, line: str, cell: str | None = None) -> Any:
+        """Alembic migrations from a notebook: ``%migrate --help``."""
+        try:
+            argv = shlex.split(line)
+        except ValueError as exc:
+            raise UsageError(f"%migrate: cannot read the line: {exc}") from None
+        try:
+            args = parse(argv, self._parser)
+        except HelpRequested as shown:
+            print(shown.text)
+            return None
+        except NbMigrateError as exc:
+            raise UsageError(str(exc)) from None
+        try:
+            result = run(self.session, args, cell)
+        except NbMigrateError as exc:
+            raise UsageError(str(exc)) from None
+        if args.command in ("history", "connections"):
+            return result.to_frame()
+        return result
+
+
+def load(shell: Any) -> None:
+    """Register the magics, keeping the session of a previous load (``%reload_ext``)."""
+    previous = shell.magics_manager.registry.get("NbMigrate")
+    if previous is not None and previous in shell.configurables:
+        shell.configurables.remove(previous)
+    magics = NbMigrate(shell, session=getattr(previous, "session", None), parent=shell)
+    shell.register_magics(magics)
+    shell.configurables.append(magics)  # %config NbMigrate.<option>
+
+
+def unload(shell: Any) -> None:
+    """Nothing to tear down: ``load`` replaces the magics and keeps their session."""
