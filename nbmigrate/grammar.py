@@ -116,7 +116,8 @@ def build_parser(prog: str = "%migrate", *, cli: bool = False) -> Parser:
                                  "rollback)", None)):
         p = command(name, verb, _move)
         p.add_argument("target", metavar="TARGET", nargs="?" if default else None,
-                       default=default, help=f"an Alembic target{' (default: heads)' if default else ''}")
+                       default=default,
+                       help="an Alembic target" + (" (default: heads)" if default else ""))
         p.add_argument("--sql", action="store_true", help="print the SQL, change nothing "
                        "(Django: sqlmigrate; Liquibase: update-sql)")
         _db(p)

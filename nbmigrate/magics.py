@@ -25,24 +25,36 @@ class NbMigrate(Magics):
                         ).tag(config=True)
 
     def __init__(self, shell: Any, session: Any = None, **kwargs: Any) -> None:
-        if session is None:
+        # set before traitlets applies %config values, which fire the observers below
+        self._session = session
+        self._parser: Any = None
+        super().__init__(shell, **kwargs)
+
+    @property
+    def session(self) -> Any:
+        """The engine Session, made on first use so that %load_ext stays quick."""
+        if self._session is None:
             from .engine.session import Session
 
-            session = Session(namespace=shell.user_ns)
-        # set before traitlets applies %config values, which fire the observers below
-        self.session = session
-        self._parser = build_parser()
-        super().__init__(shell, **kwargs)
-        self.session.metadata_spec = self.metadata or self.session.metadata_spec
-        self._directory_changed({"new": self.directory})
+            self._session = Session(namespace=self.shell.user_ns, metadata=self.metadata or None)
+        return self._session
+
+    @property
+    def parser(self) -> Any:
+        if self._parser is None:
+            self._parser = build_parser()
+            self._directory_changed({"new": self.directory})
+        return self._parser
 
     @observe("directory")
     def _directory_changed(self, change: dict) -> None:
-        subparsers(self._parser)["init"].set_defaults(directory=change["new"])
+        if self._parser is not None:
+            subparsers(self._parser)["init"].set_defaults(directory=change["new"])
 
     @observe("metadata")
     def _metadata_changed(self, change: dict) -> None:
-        self.session.metadata_spec = change["new"] or None
+        if self._session is not None:
+            self._session.metadata_spec = change["new"] or None
 
     @line_cell_magic
     def migrate(self, line: str, cell: str | None = None) -> Any:
@@ -52,7 +64,7 @@ class NbMigrate(Magics):
         except ValueError as exc:
             raise UsageError(f"%migrate: cannot read the line: {exc}") from None
         try:
-            args = parse(argv, self._parser)
+            args = parse(argv, self.parser)
         except HelpRequested as shown:
             print(shown.text)
             return None
@@ -72,7 +84,7 @@ def load(shell: Any) -> None:
     previous = shell.magics_manager.registry.get("NbMigrate")
     if previous is not None and previous in shell.configurables:
         shell.configurables.remove(previous)
-    magics = NbMigrate(shell, session=getattr(previous, "session", None), parent=shell)
+    magics = NbMigrate(shell, session=getattr(previous, "_session", None), parent=shell)
     shell.register_magics(magics)
     shell.configurables.append(magics)  # %config NbMigrate.<option>
 

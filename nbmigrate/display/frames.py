@@ -21,7 +21,8 @@ class MarkedFrame(pd.DataFrame):
 
     def _repr_html_(self) -> str:
         mark = getattr(self, "mark_column", None)
-        marked = [i for i, v in enumerate(self[mark].tolist()) if v is True] if mark in self.columns else []
+        flags = self[mark].tolist() if mark in self.columns else []
+        marked = [i for i, v in enumerate(flags) if v is True]
         rows = self.astype(object).where(self.notna(), None).itertuples(index=False)
         return html_table(
             list(self.columns), [tuple(r) for r in rows], title=getattr(self, "title", ""),

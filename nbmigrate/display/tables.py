@@ -44,21 +44,26 @@ def html_table(
     parts = [STYLE]
     if title:
         parts.append(f"<div class=nbm-title>{html.escape(title)}</div>")
-    parts.append(f"<table class=nbm-table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+    parts.append(
+        f"<table class=nbm-table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    )
     if note:
         parts.append(f"<div class=nbm-note>{html.escape(note)}</div>")
     return "".join(parts)
 
 
-def text_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], *, marked: Sequence[int] = ()) -> str:
+def text_table(
+    columns: Sequence[str], rows: Sequence[Sequence[Any]], *, marked: Sequence[int] = ()
+) -> str:
     """A plain-text table for terminals; marked rows start with ``>``."""
     marked = set(marked)
     texts = [[cell(v) for v in row] for row in rows]
     widths = [max([len(c)] + [len(r[i]) for r in texts]) for i, c in enumerate(columns)]
-    lines = ["  " + "  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip()]
+    lines = ["  " + "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip()]
     for i, row in enumerate(texts):
         prefix = "> " if i in marked else "  "
-        lines.append(prefix + "  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+        cells = (v.ljust(w) for v, w in zip(row, widths, strict=True))
+        lines.append((prefix + "  ".join(cells)).rstrip())
     return "\n".join(lines)
 
 

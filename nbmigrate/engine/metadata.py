@@ -17,9 +17,13 @@ def as_metadata(value: Any) -> MetaData | None:
     """The MetaData of ``value``: a MetaData or a declarative base (not a model class)."""
     if isinstance(value, MetaData):
         return value
-    if isinstance(value, type) and isinstance(getattr(value, "metadata", None), MetaData):
-        if inspect(value, raiseerr=False) is None:  # a base, not a mapped model class
-            return value.metadata
+    is_base = (
+        isinstance(value, type)
+        and isinstance(getattr(value, "metadata", None), MetaData)
+        and inspect(value, raiseerr=False) is None  # a base, not a mapped model class
+    )
+    if is_base:
+        return value.metadata
     return None
 
 

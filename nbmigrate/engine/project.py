@@ -61,7 +61,7 @@ class Project:
         try:
             script = ScriptDirectory.from_config(self.config())
             signature = self._disk_signature(script)
-            script.revision_map.heads  # parse every revision now, so errors surface here
+            _ = script.revision_map.heads  # parse every revision now, so errors surface here
         except (CommandError, configparser.Error, KeyError) as exc:
             raise NbMigrateError(f"cannot read the Alembic project {self.ini}: {exc}") from None
         except SyntaxError as exc:

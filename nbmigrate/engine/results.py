@@ -179,7 +179,8 @@ class CurrentState(Result):
 
     @property
     def up_to_date(self) -> bool:
-        return not self.pending and not self.unknown and bool(self.script_heads) == bool(self.current)
+        at_heads = bool(self.script_heads) == bool(self.current)
+        return not self.pending and not self.unknown and at_heads
 
     def rows(self) -> list[tuple]:
         return [(r.revision, r.message, r.is_head) for r in self.current]

@@ -62,7 +62,8 @@ def preserve_logging() -> Iterator[None]:
         for name, lg in list(manager.loggerDict.items()):
             if not isinstance(lg, logging.Logger):
                 continue
-            level, handlers, propagate, disabled = saved.get(name, (logging.NOTSET, [], True, False))
+            fresh = (logging.NOTSET, [], True, False)  # a logger the env.py created
+            level, handlers, propagate, disabled = saved.get(name, fresh)
             lg.setLevel(level)
             lg.handlers[:] = handlers
             lg.propagate, lg.disabled = propagate, disabled

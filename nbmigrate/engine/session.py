@@ -358,7 +358,8 @@ class Session:
                 config, revisions, message=message, branch_label=branch_label, rev_id=rev_id
             )
         project.invalidate()
-        return RevisionCreated(RevisionInfo.from_script(project.script.get_revision(created.revision)))
+        merged = project.script.get_revision(created.revision)
+        return RevisionCreated(RevisionInfo.from_script(merged))
 
     # ------------------------------------------------------------- applying
 
@@ -658,11 +659,15 @@ def _check_body(body: str) -> None:
     try:
         tree = ast.parse(body)
     except SyntaxError as exc:
-        raise NbMigrateError(f"the cell has a syntax error at line {exc.lineno}: {exc.msg}") from None
+        raise NbMigrateError(
+            f"the cell has a syntax error at line {exc.lineno}: {exc.msg}"
+        ) from None
     defined = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
     missing = [f"{name}()" for name in ("upgrade", "downgrade") if name not in defined]
     if missing:
-        raise NbMigrateError(f"the cell must define upgrade() and downgrade(); missing {', '.join(missing)}")
+        raise NbMigrateError(
+            f"the cell must define upgrade() and downgrade(); missing {', '.join(missing)}"
+        )
 
 
 def _write_body(path: Path, body: str) -> None:

@@ -1,0 +1,47 @@
+"""Small readers of database and disk state, for assertions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+
+
+def tables(url: str) -> set[str]:
+    """The table names in the database at ``url``."""
+    engine = sa.create_engine(url)
+    try:
+        return set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def columns(url: str, table: str) -> set[str]:
+    """The column names of ``table``."""
+    engine = sa.create_engine(url)
+    try:
+        return {c["name"] for c in sa.inspect(engine).get_columns(table)}
+    finally:
+        engine.dispose()
+
+
+def version(url: str) -> set[str]:
+    """The revisions in ``alembic_version`` (empty if none)."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            if not sa.inspect(conn).has_table("alembic_version"):
+                return set()
+            rows = conn.exec_driver_sql("SELECT version_num FROM alembic_version")
+            return {row[0] for row in rows}
+    finally:
+        engine.dispose()
+
+
+def snapshot(directory: Path) -> dict[str, bytes]:
+    """Every file under ``directory`` with its content, to prove nothing changed."""
+    return {
+        str(p.relative_to(directory)): p.read_bytes()
+        for p in sorted(directory.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts and not p.name.endswith(".db-journal")
+    }

@@ -1,0 +1,61 @@
+"""The cheat sheet's journey in a notebook, on SQLite, PostgreSQL and MariaDB."""
+
+from __future__ import annotations
+
+from helpers import columns, snapshot, tables, version
+
+
+def test_cheat_sheet_journey(nb, db_url, model_cell):
+    nb.ok(model_cell)
+    init = nb.ok(f"%migrate init migrations --url {db_url}")
+    assert "created an Alembic environment" in str(init)
+
+    first = nb.ok("%migrate revision --autogenerate -m 'create users'")
+    assert [(o.op, o.table) for o in first.operations] == [("add_table", "users")]
+    assert "op.create_table('users'" in first.source
+
+    applied = nb.ok("%migrate upgrade head")
+    assert version(db_url) == {first.revision.revision}
+    assert "users" in tables(db_url)
+    assert [s.revision for s in applied.steps] == [first.revision.revision]
+
+    # the model cell gains a column; re-running it must just work
+    nb.ok(model_cell + "    email: Mapped[str | None] = mapped_column(String(120))\n")
+    diff = nb.ok("%migrate diff")
+    assert [(o.op, o.table, o.name) for o in diff.operations] == [("add_column", "users", "email")]
+    second = nb.ok("%migrate revision --autogenerate -m 'add email'")
+    nb.ok("%migrate upgrade head")
+    assert "email" in columns(db_url, "users")
+
+    nb.ok("h = %migrate history")
+    h = nb.ns["h"]
+    assert list(h["revision"]) == [second.revision.revision, first.revision.revision]
+    assert list(h["applied"]) == [True, True]
+    assert list(h["current"]) == [True, False]
+    html = h._repr_html_()
+    assert html.count("<tr class=nbm-mark>") == 1 and second.revision.revision in html
+
+    nb.ok("%migrate downgrade -1")
+    assert version(db_url) == {first.revision.revision}
+    assert "email" not in columns(db_url, "users")
+
+    current = nb.ok("%migrate current")
+    assert current.revisions == (first.revision.revision,)
+    assert current.pending == (second.revision.revision,)
+
+
+def test_sql_shows_dialect_ddl_and_changes_nothing(nb, db_url, model_cell, workdir):
+    nb.ok(model_cell)
+    nb.ok(f"%migrate init migrations --url {db_url}")
+    nb.ok("%migrate revision --autogenerate -m 'create users'")
+    before = snapshot(workdir)
+    sql = nb.ok("%migrate upgrade head --sql")
+    assert "CREATE TABLE users" in sql.sql
+    assert "INSERT INTO alembic_version" in sql.sql
+    if db_url.startswith("postgresql"):
+        assert "SERIAL" in sql.sql
+    if db_url.startswith("mysql"):
+        assert "AUTO_INCREMENT" in sql.sql
+    assert version(db_url) == set()
+    assert "users" not in tables(db_url)
+    assert snapshot(workdir) == before

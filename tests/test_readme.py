@@ -1,0 +1,51 @@
+"""The README's examples are true: its notebook session runs, its commands exist."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from helpers import tables, version
+
+from nbmigrate.grammar import build_parser, subparsers
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def section(title: str) -> str:
+    text = README.read_text(encoding="utf-8")
+    start = text.index(f"## {title}")
+    end = text.find("\n## ", start + 1)
+    return text[start:end if end != -1 else None]
+
+
+def test_readme_notebook_session_runs_cell_by_cell(nb, workdir):
+    cells = re.findall(r"```python\n(.*?)```", section("A notebook session"), re.S)
+    assert len(cells) >= 8
+    results = [nb.run(cell) for cell in cells]
+    failed = [(c, r.error) for c, r in zip(cells, results, strict=True) if r.error is not None]
+    assert not failed
+    url = f"sqlite:///{workdir / 'app.db'}"
+    history = nb.ns["h"]
+    first = history["revision"].iloc[-1]
+    # after "downgrade -1" of the only revision the database is at base again
+    assert version(url) == set()
+    assert "users" not in tables(url)
+    assert len(list((workdir / "migrations" / "versions").glob("*.py"))) == 2
+    assert first in results[3].stdout or first in str(results[3].result)
+
+
+def test_readme_names_only_real_subcommands():
+    known = set(subparsers(build_parser()))
+    named = set(re.findall(r"%%?migrate ([a-z]+)", README.read_text(encoding="utf-8")))
+    assert named <= known, f"README names sub-commands that do not exist: {named - known}"
+
+
+def test_readme_has_the_two_setup_commands_ci_runs():
+    text = README.read_text(encoding="utf-8")
+    commands = re.findall(r"^python3 -m venv .*$", text, re.M)
+    assert len(commands) == 2
+    assert commands[0].endswith("nbmigrate demo")
+    assert commands[1].endswith("pytest") and '".[test]"' in commands[1]
+    ci = (README.parent / ".ci" / "run").read_text(encoding="utf-8")
+    assert "grep -m1 -E '^python3 -m venv .* pytest' README.md" in ci
