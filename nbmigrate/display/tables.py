@@ -31,10 +31,11 @@ def html_table(
     title: str = "",
     note: str = "",
     marked: Sequence[int] = (),
+    header: bool = True,
 ) -> str:
     """An HTML table; rows whose index is in ``marked`` are highlighted."""
     marked = set(marked)
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns) if header else ""
     body = "".join(
         f"<tr{' class=nbm-mark' if i in marked else ''}>"
         + "".join(f"<td>{html.escape(cell(v))}</td>" for v in row)
@@ -45,7 +46,9 @@ def html_table(
     if title:
         parts.append(f"<div class=nbm-title>{html.escape(title)}</div>")
     parts.append(
-        f"<table class=nbm-table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        "<table class=nbm-table>"
+        + (f"<thead><tr>{head}</tr></thead>" if head else "")
+        + f"<tbody>{body}</tbody></table>"
     )
     if note:
         parts.append(f"<div class=nbm-note>{html.escape(note)}</div>")

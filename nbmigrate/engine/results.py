@@ -398,9 +398,13 @@ class Note(Result):
     def title(self) -> str:
         return self.text
 
-    def note(self) -> str:
+    def _repr_html_(self) -> str:
+        return html_table(("", ""), list(self.details.items()), title=self.text, header=False)
+
+    def __str__(self) -> str:
         width = max((len(k) for k in self.details), default=0)
-        return "\n".join(f"  {k.ljust(width)}  {v}" for k, v in self.details.items())
+        lines = [f"  {k.ljust(width)}  {v}" for k, v in self.details.items()]
+        return "\n".join([self.text, *lines])
 
     def to_frame(self):
         from ..display.frames import make_frame
