@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from helpers import MODEL_CELL
 
 SERVER_URLS = {
     "postgresql": os.environ.get(
@@ -137,18 +138,6 @@ def nb(workdir: Path) -> Notebook:
     shell.reset(new_session=True)
 
 
-MODEL_CELL = """
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy import String
-
-class Base(DeclarativeBase):
-    pass
-
-class User(Base):
-    __tablename__ = "users"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(50))
-"""
 
 
 @pytest.fixture

@@ -6,6 +6,19 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+MODEL_CELL = """
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import String
+
+class Base(DeclarativeBase):
+    pass
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50))
+"""
+
 
 def tables(url: str) -> set[str]:
     """The table names in the database at ``url``."""

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import nbformat
 import pytest
-from helpers import columns, version
+from helpers import MODEL_CELL, columns, version
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
-
-from conftest import MODEL_CELL
 
 
 def notebook(*cells: str) -> nbformat.NotebookNode:
