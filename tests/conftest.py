@@ -130,7 +130,10 @@ def nb(workdir: Path) -> Notebook:
 
     shell = InteractiveShell.instance()
     shell.reset(new_session=True)
-    shell.magics_manager.registry.pop("NbMigrate", None)
+    shell.config.pop("NbMigrate", None)  # a new kernel has no %config NbMigrate.* yet
+    stale = shell.magics_manager.registry.pop("NbMigrate", None)
+    if stale in shell.configurables:
+        shell.configurables.remove(stale)
     shell.extension_manager.loaded.discard("nbmigrate")
     notebook = Notebook(shell)
     notebook.ok("%load_ext nbmigrate")

@@ -144,7 +144,7 @@ class Databases:
             name = self.default_name
             if name is None:
                 raise NbMigrateError(
-                    "no database connected: use %migrate connect URL (or init --url URL)"
+                    "no database connected: connect URL, init --url URL, or set NBMIGRATE_URL"
                 )
         try:
             return self._by_name[name]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
 import io
 import os
@@ -208,8 +209,19 @@ class Session:
             raise NbMigrateError(f"{target!r} is neither a database URL nor a notebook variable")
         raise NbMigrateError(f"not a database URL: {redact(target)!r}")
 
+    def _discover(self) -> None:
+        """Load ./alembic.ini, if there is one, so that its connections exist."""
+        if self._project is None:
+            with contextlib.suppress(NbMigrateError):  # none yet: connect/init only
+                _ = self.project
+
+    def _database(self, name: str | None = None) -> Database:
+        self._discover()
+        return self.databases.get(name)
+
     def connections(self) -> ConnectionList:
         """The named connections, passwords masked."""
+        self._discover()
         return ConnectionList([
             (db.name, db.dialect, db.masked_url, db.name == self.databases.default_name, db.source)
             for db in self.databases
@@ -249,7 +261,7 @@ class Session:
     def diff(self, *, db: str | None = None) -> Diff:
         """Model against database; nothing is written."""
         metadata, label = self.metadata()
-        database = self.databases.get(db)
+        database = self._database(db)
         with database.connect() as conn:
             ops, code = autogen.compare(conn, metadata)
         return Diff(ops, code, label, database.name)
@@ -294,7 +306,7 @@ class Session:
         label = None
         database = None
         if autogenerate:
-            database = self.databases.get(db)
+            database = self._database(db)
             try:
                 metadata, label = self.metadata()
             except NbMigrateError:
@@ -385,7 +397,7 @@ class Session:
     def _move(self, action: str, target: Any, *, sql: bool, db: str | None,
               purge: bool = False) -> ApplyResult | SqlScript:
         script = self.project.script
-        database = self.databases.get(db)
+        database = self._database(db)
         display_target = ", ".join(target) if isinstance(target, tuple) else target
         start = None
         if isinstance(target, str) and ":" in target:
@@ -517,7 +529,7 @@ class Session:
     def _heads_if_reachable(self, db: str | None) -> tuple[tuple[str, ...] | None, str]:
         if db is None and not len(self.databases):
             return None, "no database connected"
-        database = self.databases.get(db)
+        database = self._database(db)
         try:
             with database.connect() as conn:
                 return current_heads(conn), ""
@@ -530,7 +542,7 @@ class Session:
     def current(self, *, db: str | None = None) -> CurrentState:
         """Which revision(s) the database is at, and what is pending."""
         script = self.project.script
-        database = self.databases.get(db)
+        database = self._database(db)
         with database.connect() as conn:
             heads = current_heads(conn)
         known = [h for h in heads if _known(script, h)]
