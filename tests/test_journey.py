@@ -59,3 +59,29 @@ def test_sql_shows_dialect_ddl_and_changes_nothing(nb, db_url, model_cell, workd
     assert version(db_url) == set()
     assert "users" not in tables(db_url)
     assert snapshot(workdir) == before
+
+
+FAILING = '''%%migrate revision -m "{name}" --rev-id {rev}
+def upgrade():
+    op.create_table("{table}", sa.Column("id", sa.Integer))
+    op.execute("INSERT INTO {table} VALUES (1)")
+    {extra}
+
+def downgrade():
+    op.drop_table("{table}")
+'''
+
+
+def test_a_failed_revision_stops_at_the_last_good_one(nb, db_url):
+    nb.ok(f"%migrate init migrations --url {db_url}")
+    nb.ok(FAILING.format(name="good", rev="good1", table="a", extra="pass"))
+    nb.ok(FAILING.format(name="bad", rev="bad2", table="b",
+                         extra='raise RuntimeError("boom half-way")'))
+    out = nb.run("%migrate upgrade head")
+    assert "\n" not in out.error_line
+    assert "stopped at revision bad2" in out.error_line and "boom half-way" in out.error_line
+    assert "is now at good1" in out.error_line
+    assert version(db_url) == {"good1"}
+    assert "a" in tables(db_url)
+    if not db_url.startswith("mysql"):  # MySQL DDL cannot be rolled back
+        assert "b" not in tables(db_url)
