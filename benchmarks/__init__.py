@@ -1,0 +1,1 @@
+"""Benchmarks: nbmigrate against plain Alembic, measured in the same run."""

@@ -1,0 +1,317 @@
+"""nbmigrate against plain Alembic and the physical floor, measured in one run.
+
+    python -m benchmarks            # full sizes (500 revisions, 1000 tables)
+    python -m benchmarks --quick    # small sizes, for CI
+
+Every scenario prints absolute medians and ratios against its baselines,
+measured side by side in this same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from benchmarks.fixtures import (
+    ddl_statements,
+    empty_database,
+    revision_project,
+    wide_model,
+)
+
+POSTGRES = os.environ.get("NBMIGRATE_BENCH_POSTGRES",
+                          "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@dataclass
+class Row:
+    scenario: str
+    variant: str
+    seconds: float
+    baseline: str = ""
+    ratio: float | None = None
+    note: str = ""
+
+
+def median_time(fn: Callable[[], object], runs: int, setup: Callable[[], object] | None = None
+                ) -> float:
+    """The median wall time of ``fn`` over ``runs`` runs (``setup`` untimed before each)."""
+    times = []
+    for _ in range(runs):
+        if setup is not None:
+            setup()
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def server_available(url: str) -> bool:
+    try:
+        engine = sa.create_engine(url)
+        with engine.connect():
+            pass
+        engine.dispose()
+        return True
+    except sa.exc.OperationalError:
+        return False
+
+
+def alembic_config(ini: Path):
+    from alembic.config import Config
+
+    return Config(str(ini), stdout=io.StringIO())
+
+
+# ------------------------------------------------------------------ scenarios
+
+
+def read_commands(tmp: Path, revisions: int, runs: int) -> list[Row]:
+    """1. current / history / heads on a big project: warm session vs Alembic."""
+    return [row for shape in ("linear", "branched")
+            for row in _reads_on(tmp, shape, revisions, runs)]
+
+
+def _reads_on(tmp: Path, shape: str, revisions: int, runs: int) -> list[Row]:
+    from alembic import command
+
+    from nbmigrate.engine import Session
+
+    where = tmp / f"reads-{shape}"
+    where.mkdir()
+    url = f"sqlite:///{where / 'db.sqlite'}"
+    ini = revision_project(where, url, revisions, branched=shape == "branched")
+    session = Session(ini)
+    session.upgrade("heads")
+    env = {**os.environ, "NBMIGRATE_URL": url}
+    rows = []
+    for name in ("current", "history", "heads"):
+        call = getattr(session, name)
+        call()  # warm: the scripts are parsed once and cached
+        ours = median_time(call, runs * 5)
+        argv = [sys.executable, "-m", "alembic", "-c", str(ini), name]
+        cli = median_time(lambda argv=argv: subprocess.run(
+            argv, env=env, capture_output=True, check=True), max(1, runs // 2))
+
+        def in_process(name: str = name) -> None:
+            with contextlib.redirect_stdout(io.StringIO()):
+                getattr(command, name)(alembic_config(ini))
+
+        inproc = median_time(in_process, runs)
+        label = f"1. {name}, {revisions} revisions ({shape})"
+        rows += [
+            Row(label, "%migrate (warm session)", ours),
+            Row(label, "alembic CLI process", cli, "%migrate", cli / ours, "goal: >= 50x"),
+            Row(label, "alembic.command in-process", inproc, "%migrate", inproc / ours,
+                "goal: >= 1x"),
+        ]
+    return rows
+
+
+def upgrades(tmp: Path, revisions: int, runs: int, postgres: bool) -> list[Row]:
+    """2. upgrade head over many revisions: nbmigrate vs Alembic vs the DDL alone."""
+    targets = [("sqlite", None)] + ([("postgresql", POSTGRES)] if postgres else [])
+    return [row for dialect, server in targets
+            for row in _upgrades_on(tmp, dialect, server, revisions, runs)]
+
+
+def _upgrades_on(tmp: Path, dialect: str, server: str | None, revisions: int, runs: int
+                 ) -> list[Row]:
+    from alembic import command
+
+    from nbmigrate.engine import Session
+
+    where = tmp / f"upgrade-{dialect}"
+    where.mkdir()
+    counter = iter(range(10_000))
+
+    def fresh_url() -> str:
+        if server is not None:
+            empty_database(server)
+            return server
+        return f"sqlite:///{where / f'db{next(counter)}.sqlite'}"
+
+    url = fresh_url()
+    ini = revision_project(where, url, revisions)
+    state: dict[str, object] = {}
+
+    def prepare_ours() -> None:
+        state["session"] = Session(ini, url=fresh_url())
+        state["session"].project.script  # noqa: B018 - parsing is timed elsewhere
+
+    def prepare_alembic() -> None:
+        config = alembic_config(ini)
+        config.set_main_option("sqlalchemy.url", fresh_url())
+        state["config"] = config
+
+    def prepare_floor() -> None:
+        state["engine"] = sa.create_engine(fresh_url())
+
+    statements = ddl_statements(revisions, sa.create_engine(url).dialect)
+
+    def floor() -> None:
+        with state["engine"].begin() as conn:
+            for ddl in statements:
+                conn.exec_driver_sql(ddl)
+
+    ours = median_time(lambda: state["session"].upgrade("head"), runs, prepare_ours)
+    theirs = median_time(lambda: command.upgrade(state["config"], "head"), runs,
+                         prepare_alembic)
+    bottom = median_time(floor, runs, prepare_floor)
+    if server is not None:
+        empty_database(server)
+    label = f"2. upgrade head, {revisions} revisions ({dialect})"
+    goal = "goal: <= 0.6x" if dialect == "sqlite" else "goal: <= 1.0x"
+    per_rev = (ours - bottom) / revisions * 1000
+    return [
+        Row(label, "%migrate upgrade", ours, "alembic.command", ours / theirs,
+            f"{goal}; {per_rev:.2f} ms/revision over the floor"),
+        Row(label, "alembic.command.upgrade", theirs, "floor", theirs / bottom),
+        Row(label, "DDL alone, one transaction (floor)", bottom),
+    ]
+
+
+def autogenerate(tmp: Path, tables: int, runs: int, postgres: bool) -> list[Row]:
+    """3. model vs database on many tables: diff vs compare_metadata vs reflect."""
+    model = wide_model(tables)
+    held = sa.MetaData()
+    for table in list(model.sorted_tables)[: tables - 50]:
+        table.to_metadata(held)
+    targets = [("sqlite", f"sqlite:///{tmp / 'wide.sqlite'}")]
+    if postgres:
+        targets.append(("postgresql", POSTGRES))
+    return [row for dialect, url in targets
+            for row in _autogenerate_on(tmp, dialect, url, model, held, tables, runs)]
+
+
+def _autogenerate_on(tmp: Path, dialect: str, url: str, model: sa.MetaData,
+                     held: sa.MetaData, tables: int, runs: int) -> list[Row]:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from nbmigrate.engine import Session
+
+    if dialect == "postgresql":
+        empty_database(url)
+    engine = sa.create_engine(url)
+    held.create_all(engine)
+    where = tmp / f"autogen-{dialect}"
+    where.mkdir()
+    session = Session(namespace={"model": model}, workdir=where)
+    session.init("migrations", url=url)
+    found = len(session.diff())
+
+    def alembic_compare() -> None:
+        with engine.connect() as conn:
+            compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
+                             model)
+
+    def reflect() -> None:
+        with engine.connect() as conn:
+            sa.MetaData().reflect(conn)
+
+    floor = median_time(reflect, runs)
+    ours = median_time(session.diff, runs)
+    theirs = median_time(alembic_compare, runs)
+    engine.dispose()
+    if dialect == "postgresql":
+        empty_database(url)
+    label = f"3. autogenerate, {tables} tables ({dialect})"
+    return [
+        Row(label, "%migrate diff", ours, "reflect floor", ours / floor,
+            f"goal: <= 1.2x; found {found} differences"),
+        Row(label, "alembic compare_metadata", theirs, "reflect floor", theirs / floor),
+        Row(label, "MetaData.reflect (floor)", floor),
+    ]
+
+
+def startup(runs: int) -> list[Row]:
+    """5. %load_ext nbmigrate in a running kernel, and what it imports."""
+    code = (
+        "import sys, time\n"
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "shell = InteractiveShell.instance()\n"
+        "t = time.perf_counter(); shell.run_line_magic('load_ext', 'nbmigrate')\n"
+        "dt = time.perf_counter() - t\n"
+        "heavy = [m for m in ('pandas', 'alembic.autogenerate', 'ipywidgets') "
+        "if m in sys.modules]\n"
+        "print(dt, ','.join(heavy) or '-')\n"
+    )
+    times, heavy = [], "-"
+    for _ in range(runs):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True).stdout.split()
+        times.append(float(out[0]))
+        heavy = out[1]
+    ours = statistics.median(times)
+    return [Row("5. start-up", "%load_ext nbmigrate", ours, "goal 0.15 s", ours / 0.15,
+                f"heavy modules imported: {heavy}")]
+
+
+# ------------------------------------------------------------------- report
+
+
+def machine() -> str:
+    import alembic
+    import IPython
+
+    return (f"{platform.platform()}, {os.cpu_count()} cores, Python "
+            f"{platform.python_version()}, SQLAlchemy {sa.__version__}, "
+            f"Alembic {alembic.__version__}, IPython {IPython.__version__}")
+
+
+def report(rows: list[Row]) -> str:
+    lines = ["| scenario | variant | median s | ratio | against | note |",
+             "|---|---|---:|---:|---|---|"]
+    for r in rows:
+        ratio = "" if r.ratio is None else f"{r.ratio:.2f}x"
+        lines.append(f"| {r.scenario} | {r.variant} | {r.seconds:.4f} | {ratio} | "
+                     f"{r.baseline} | {r.note} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small sizes, one or two runs")
+    parser.add_argument("--no-postgres", action="store_true",
+                        help="skip the PostgreSQL cases")
+    args = parser.parse_args(argv)
+    revisions, tables, runs = (40, 120, 2) if args.quick else (500, 1000, 5)
+    postgres = not args.no_postgres and server_available(POSTGRES)
+    print(f"machine: {machine()}")
+    print(f"sizes: {revisions} revisions, {tables} tables, median of {runs} runs"
+          f"{'' if postgres else '; PostgreSQL not reachable: its cases skipped'}\n")
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="nbmigrate-bench-") as tmp:
+        root = Path(tmp)
+        for scenario in (
+            lambda: read_commands(root, revisions, runs),
+            lambda: upgrades(root, revisions, runs, postgres),
+            lambda: autogenerate(root, tables, runs, postgres),
+            lambda: startup(runs + 1),
+        ):
+            new = scenario()
+            rows += new
+            print(report(new).split("\n", 2)[2])
+            sys.stdout.flush()
+    rows.append(Row("4. preview on 1,000,000 rows", "waits for --dry-run (issue 4)", 0.0))
+    print("\n" + report(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
