@@ -145,6 +145,15 @@ def build_parser(prog: str = "%migrate", *, cli: bool = False) -> Parser:
     p.add_argument("--purge", action="store_true", help="empty the version table first")
     _db(p)
 
+    p = command("tag", "name a revision, to use as a target (Liquibase: tag)", _tag)
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("revision", nargs="?", metavar="REV",
+                   help="the revision to tag (default: the database's current one)")
+    p.add_argument("--delete", action="store_true", help="delete the tag NAME")
+    _db(p)
+    p = command("tags", "the tags and the revisions they name", _tags)
+    _db(p)
+
     p = command("merge", "write a merge revision joining heads", _merge)
     p.add_argument("revisions", nargs="*", metavar="REV", help="default: heads")
     p.add_argument("-m", "--message", metavar="MSG")
@@ -250,6 +259,18 @@ def _stamp(s: Any, a: argparse.Namespace, _: str | None) -> Any:
 def _merge(s: Any, a: argparse.Namespace, _: str | None) -> Any:
     return s.merge(a.revisions or ["heads"], message=a.message, branch_label=a.branch_label,
                    rev_id=a.rev_id)
+
+
+def _tag(s: Any, a: argparse.Namespace, _: str | None) -> Any:
+    if a.delete:
+        if a.revision:
+            raise UsageProblem("tag --delete takes only the tag NAME")
+        return s.untag(a.name)
+    return s.tag(a.name, a.revision, db=a.db)
+
+
+def _tags(s: Any, a: argparse.Namespace, _: str | None) -> Any:
+    return s.tags(db=a.db)
 
 
 def _demo(s: Any, a: argparse.Namespace, _: str | None) -> Any:

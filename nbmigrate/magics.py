@@ -74,7 +74,7 @@ class NbMigrate(Magics):
             result = run(self.session, args, cell)
         except NbMigrateError as exc:
             raise UsageError(str(exc)) from None
-        if args.command in ("history", "connections"):
+        if args.command in ("history", "connections", "tags"):
             return result.to_frame()
         return result
 

@@ -413,6 +413,24 @@ class Note(Result):
 
 
 @dataclass(repr=False)
+class TagList(Result):
+    """Tags and the revisions they name."""
+
+    tags: list[tuple[str, RevisionInfo]]
+    applied: frozenset[str] | None = None
+
+    columns = ("tag", "revision", "message", "applied")
+
+    def rows(self) -> list[tuple]:
+        return [(name, r.revision, r.message,
+                 None if self.applied is None else r.revision in self.applied)
+                for name, r in self.tags]
+
+    def title(self) -> str:
+        return f"{len(self.tags)} tag(s)" if self.tags else "no tags yet: %migrate tag NAME [REV]"
+
+
+@dataclass(repr=False)
 class ConnectionList(Result):
     """The session's named connections, passwords masked."""
 

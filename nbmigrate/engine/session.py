@@ -48,10 +48,13 @@ from .results import (
     RevisionInfo,
     SqlScript,
     Step,
+    TagList,
     heads_text,
+    short,
 )
 from .runner import current_heads, run_env
 from .secrets import redact
+from .tags import check_name, load_tags, resolve_tag, save_tags
 
 F = TypeVar("F", bound=Callable[..., Any])
 _IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
@@ -399,6 +402,7 @@ class Session:
         script = self.project.script
         database = self._database(db)
         display_target = ", ".join(target) if isinstance(target, tuple) else target
+        target = self._resolve_tags(target)
         start = None
         if isinstance(target, str) and ":" in target:
             if not sql:
@@ -443,7 +447,14 @@ class Session:
         clock = [time.perf_counter()]
 
         def plan(rev: Any, context: Any) -> list:
-            chosen = steps(rev, context)
+            try:
+                chosen = steps(rev, context)
+            except (RevisionError, CommandError) as exc:
+                raise NbMigrateError(f"{action} {target}: {exc}") from None
+            except AssertionError:  # Alembic's check that a relative step stays in range
+                raise NbMigrateError(
+                    f"{action} {target}: out of range from {heads_text(tuple(rev))}"
+                ) from None
             planned.extend(chosen)
             clock[0] = time.perf_counter()
             return chosen
@@ -515,7 +526,8 @@ class Session:
                 raise NbMigrateError(
                     f"history range {rev_range!r}: use START:END, START: or :END"
                 )
-            base, head = (part.strip() or None for part in rev_range.split(":", 1))
+            base, head = (self._resolve_tags(part.strip()) or None
+                          for part in rev_range.split(":", 1))
             if "current" in (base, head) and current is None:
                 raise NbMigrateError("'current' in a range needs a connected database")
             base = _current_or(base, current)
@@ -578,7 +590,7 @@ class Session:
     def show(self, revision: str, *, db: str | None = None) -> RevisionDetails:
         """One revision (or ``heads``, ``current``, a branch label...) in full."""
         script = self.project.script
-        ids: Iterable[str] = [revision]
+        ids: Iterable[str] = [self._resolve_tags(revision)]
         if revision == "current":
             current, note = self._heads_if_reachable(db)
             if current is None:
@@ -588,6 +600,66 @@ class Session:
         if not found:
             raise NbMigrateError(f"no revision {revision!r} in {self.project.location}")
         return RevisionDetails([RevisionInfo.from_script(sc) for sc in found])
+
+    # ----------------------------------------------------------------- tags
+
+    @user_errors
+    def tag(self, name: str, revision: str | None = None, *, db: str | None = None) -> Note:
+        """Name a revision (default: the database's current one); kept in tags.json."""
+        script = self.project.script
+        tags = load_tags(script)
+        if name in tags:
+            raise NbMigrateError(
+                f"tag {name!r} already names {short(tags[name])}: %migrate tag --delete {name}"
+            )
+        check_name(script, name)
+        if revision is None:
+            with self._database(db).connect() as conn:
+                current = current_heads(conn)
+            if len(current) != 1:
+                raise NbMigrateError(
+                    f"the database is at {heads_text(current)}: give the revision to tag"
+                )
+            revision = current[0]
+        found = [sc for sc in script.get_revisions(resolve_tag(revision, tags)) if sc]
+        if len(found) != 1:
+            raise NbMigrateError(f"tag {name!r}: {revision!r} is not one revision")
+        tags[name] = found[0].revision
+        save_tags(script, tags)
+        return Note(f"tagged {found[0].revision} ({found[0].doc}) as {name}",
+                    {"file": str(Path(script.dir) / "tags.json")})
+
+    @user_errors
+    def untag(self, name: str) -> Note:
+        """Delete a tag."""
+        script = self.project.script
+        tags = load_tags(script)
+        if name not in tags:
+            known = ", ".join(sorted(tags)) or "none"
+            raise NbMigrateError(f"no tag {name!r} (tags: {known})")
+        revision = tags.pop(name)
+        save_tags(script, tags)
+        return Note(f"deleted tag {name} (it named {short(revision)})")
+
+    @user_errors
+    def tags(self, *, db: str | None = None) -> TagList:
+        """Every tag with its revision, and whether the database has applied it."""
+        script = self.project.script
+        current, _ = self._heads_if_reachable(db)
+        named = [(name, RevisionInfo.from_script(script.get_revision(rev)))
+                 for name, rev in sorted(load_tags(script).items())]
+        return TagList(named, None if current is None else _applied(script, current))
+
+    def _resolve_tags(self, target: Any) -> Any:
+        """Targets with tag names replaced by revisions (also in tuples and FROM:TO)."""
+        tags = load_tags(self.project.script)
+        if not tags or target is None:
+            return target
+        if isinstance(target, tuple):
+            return tuple(resolve_tag(t, tags) for t in target)
+        if ":" in target:
+            return ":".join(resolve_tag(part, tags) for part in target.split(":", 1))
+        return resolve_tag(target, tags)
 
     # ------------------------------------------------------------- plumbing
 
@@ -634,10 +706,8 @@ class _Environment:
 def _resolve(script: Any, target: str | tuple, action: str) -> None:
     """Fail early, in one line, on a target Alembic cannot find."""
     for rev in (target,) if isinstance(target, str) else target:
-        if re.fullmatch(r"[+-]\d+", rev) or re.match(r".+@[+-]\d+$", rev) or rev in (
-            "head", "heads", "base"
-        ):
-            continue
+        if re.search(r"[+-]\d+$", rev) or rev in ("head", "heads", "base"):
+            continue  # relative forms (+2, -1, ae10+2, branch@+1): Alembic resolves them
         try:
             if not script.get_revisions(rev):
                 raise NbMigrateError(f"{action}: no revision {rev!r}")

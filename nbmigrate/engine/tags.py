@@ -1,0 +1,69 @@
+"""Tags: names for revisions, kept in ``tags.json`` beside the scripts (to be committed)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from alembic.script.revision import RevisionError
+from alembic.util import CommandError
+
+from .errors import NbMigrateError
+
+FILENAME = "tags.json"
+KEYWORDS = {"head", "heads", "base", "current"}
+_NAME = re.compile(r"[A-Za-z_][\w.]*")
+_RELATIVE = re.compile(r"(?P<name>[A-Za-z_][\w.]*)(?P<step>[+-]\d+)")
+
+
+def tags_path(script: Any) -> Path:
+    return Path(script.dir) / FILENAME
+
+
+def load_tags(script: Any) -> dict[str, str]:
+    """Tag name -> full revision id; empty when there is no tags file."""
+    path = tags_path(script)
+    if not path.is_file():
+        return {}
+    try:
+        tags = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise NbMigrateError(f"{path} is not valid JSON: {exc}") from None
+    if not isinstance(tags, dict):
+        raise NbMigrateError(f"{path} should map tag names to revisions")
+    return {str(k): str(v) for k, v in tags.items()}
+
+
+def save_tags(script: Any, tags: dict[str, str]) -> None:
+    text = json.dumps(dict(sorted(tags.items())), indent=2) + "\n"
+    tags_path(script).write_text(text, encoding="utf-8")
+
+
+def check_name(script: Any, name: str) -> None:
+    """Refuse a tag name that Alembic would read as something else."""
+    if not _NAME.fullmatch(name):
+        raise NbMigrateError(
+            f"tag {name!r}: start with a letter, then letters, digits, _ or . only"
+        )
+    if name in KEYWORDS:
+        raise NbMigrateError(f"tag {name!r} is an Alembic keyword")
+    try:
+        clash = script.get_revisions(name)
+    except (RevisionError, CommandError):
+        clash = ()  # not a revision, prefix or branch label: free to use
+    if clash:
+        labels = {label for sc in clash if sc is not None for label in sc.branch_labels}
+        what = "a branch label" if name in labels else "a revision id"
+        raise NbMigrateError(f"tag {name!r} clashes with {what}")
+
+
+def resolve_tag(target: str, tags: dict[str, str]) -> str:
+    """``target`` with a tag name (also ``TAG+N`` / ``TAG-N``) replaced by its revision."""
+    if target in tags:
+        return tags[target]
+    relative = _RELATIVE.fullmatch(target)
+    if relative and relative["name"] in tags:
+        return tags[relative["name"]] + relative["step"]
+    return target
