@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 
-from .engine.errors import NbMigrateError
+from .engine.errors import NbMigrateError, UsageProblem
 from .grammar import HelpRequested, build_parser, run
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; errors are one line on stderr, exit 1 (failure) or 2 (usage)."""
     parser = build_parser("nbmigrate", cli=True)
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())  # --metadata models:Base finds ./models.py, as alembic does
     try:
         args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
         if args.command == "demo":
@@ -26,6 +29,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HelpRequested as shown:
         print(shown.text, end="")
         return 0
+    except UsageProblem as exc:  # argparse's message already names the program
+        print(exc, file=sys.stderr)
+        return exc.exit_code
     except NbMigrateError as exc:
         print(f"nbmigrate: error: {exc}", file=sys.stderr)
         return exc.exit_code

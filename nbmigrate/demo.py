@@ -25,7 +25,7 @@ def run_demo(directory: str | None = None, out=print) -> Note:
     """Walk through init, autogenerate, upgrade, history, downgrade in ``directory``."""
     from .engine.session import Session
 
-    where = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="nbmigrate-demo-"))
+    where = Path(directory or tempfile.mkdtemp(prefix="nbmigrate-demo-")).resolve()
     where.mkdir(parents=True, exist_ok=True)
     namespace: dict = {}
     session = Session(namespace=namespace, workdir=where)

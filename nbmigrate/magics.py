@@ -82,11 +82,11 @@ class NbMigrate(Magics):
 def load(shell: Any) -> None:
     """Register the magics, keeping the session of a previous load (``%reload_ext``)."""
     previous = shell.magics_manager.registry.get("NbMigrate")
-    if previous is not None and previous in shell.configurables:
-        shell.configurables.remove(previous)
+    shell.configurables[:] = [c for c in shell.configurables if c is not previous]
     magics = NbMigrate(shell, session=getattr(previous, "_session", None), parent=shell)
     shell.register_magics(magics)
-    shell.configurables.append(magics)  # %config NbMigrate.<option>
+    if magics not in shell.configurables:  # IPython 9 adds it itself; 8 does not
+        shell.configurables.append(magics)  # %config NbMigrate.<option>
 
 
 def unload(shell: Any) -> None:

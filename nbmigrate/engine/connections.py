@@ -109,7 +109,8 @@ def engine_from_value(value: Any, label: str) -> tuple[Engine, str]:
             f"variable {label}"
         )
     raise NbMigrateError(
-        f"{label} is a {type(value).__name__}, not an Engine, Connection or URL string"
+        f"{label} holds a value of type {type(value).__name__}, "
+        "not an Engine, Connection or URL string"
     )
 
 

@@ -37,7 +37,8 @@ def resolve_metadata(spec: str | None, namespace: Mapping[str, Any] | None) -> t
         metadata = as_metadata(value)
         if metadata is None:
             raise NbMigrateError(
-                f"--metadata {spec} is a {type(value).__name__}, not a MetaData or declarative base"
+                f"--metadata {spec} is of type {type(value).__name__}, "
+                "not a MetaData or declarative base"
             )
         return metadata, spec
     found: dict[int, tuple[str, MetaData]] = {}

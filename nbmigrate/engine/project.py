@@ -191,16 +191,31 @@ def init_project(
             written.write_text(text.replace(target.as_posix(), f"%(here)s/{target.name}"),
                                encoding="utf-8")
     if url is not None:
-        # never write a password into a file meant to be committed
-        set_ini_option(ini, "alembic", "sqlalchemy.url", url.set(password=None).render_as_string())
+        set_ini_option(ini, "alembic", "sqlalchemy.url", ini_url(url, ini.parent), raw=True)
     if metadata_spec and ":" in metadata_spec:
         set_ini_option(ini, "alembic", "nbmigrate.metadata", metadata_spec)
     return Project(ini, toml)
 
 
-def set_ini_option(ini: Path, section: str, key: str, value: str) -> None:
-    """Set ``key = value`` in one section of an ini file, keeping its comments."""
-    value = value.replace("%", "%%")
+def ini_url(url: URL, here: Path) -> str:
+    """``url`` as alembic.ini should hold it: no password, and a relative SQLite file
+    anchored at the ini's folder (``%(here)s``) so that it is found from anywhere."""
+    url = url._replace(password=None)  # URL.set() ignores None: the password must go
+    text = url.render_as_string(hide_password=False).replace("%", "%%")
+    database = url.database
+    if url.get_backend_name() == "sqlite" and database and database != ":memory:" \
+            and not database.startswith("file:") and not Path(database).is_absolute():
+        relative = os.path.relpath(Path(database).resolve(), here.resolve())
+        text = text.replace(database, f"%(here)s/{Path(relative).as_posix()}", 1)
+    return text
+
+
+def set_ini_option(ini: Path, section: str, key: str, value: str, *, raw: bool = False) -> None:
+    """Set ``key = value`` in one section of an ini file, keeping its comments.
+
+    ``raw`` values are written as given (with any ``%(here)s`` interpolation intact).
+    """
+    value = value if raw else value.replace("%", "%%")
     lines = ini.read_text(encoding="utf-8").splitlines(keepends=True)
     current, insert_at = None, None
     for i, line in enumerate(lines):
