@@ -32,8 +32,9 @@ from benchmarks.fixtures import (
     wide_model,
 )
 
+# a database of the benchmarks' own, so that a test run at the same time cannot collide
 POSTGRES = os.environ.get("NBMIGRATE_BENCH_POSTGRES",
-                          "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+                          "postgresql+psycopg://postgres@127.0.0.1:5432/nbmigrate_bench")
 
 
 @dataclass
@@ -60,14 +61,21 @@ def median_time(fn: Callable[[], object], runs: int, setup: Callable[[], object]
 
 
 def server_available(url: str) -> bool:
+    """Whether the server answers; creates the benchmark database if it is missing."""
+    target = sa.engine.make_url(url)
+    admin = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
-        engine = sa.create_engine(url)
-        with engine.connect():
-            pass
-        engine.dispose()
+        with admin.connect() as conn:
+            exists = conn.exec_driver_sql(
+                "SELECT 1 FROM pg_database WHERE datname = %(name)s",
+                {"name": target.database}).first()
+            if not exists:
+                conn.exec_driver_sql(f'CREATE DATABASE "{target.database}"')
         return True
     except sa.exc.OperationalError:
         return False
+    finally:
+        admin.dispose()
 
 
 def alembic_config(ini: Path):
