@@ -9,6 +9,7 @@ import io
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -42,6 +43,9 @@ class Project:
         self.toml = toml.resolve() if toml else None
         self._script: ScriptDirectory | None = None
         self._signature: tuple | None = None
+        self._infos: dict[str, Any] = {}  # revision -> RevisionInfo, for this parse
+        self._ancestry: dict[tuple[str, ...], frozenset[str]] = {}
+        self._walk: tuple[str, ...] | None = None
 
     def __repr__(self) -> str:
         return f"Project({str(self.ini)!r})"
@@ -69,24 +73,62 @@ class Project:
                 f"revision script {exc.filename} has a syntax error at line {exc.lineno}: {exc.msg}"
             ) from None
         self._script, self._signature = script, signature
+        self._infos, self._ancestry, self._walk = {}, {}, None
         return script
 
+    def revisions(self) -> tuple[str, ...]:
+        """Every revision id, newest first (Alembic's walk order), once per parse."""
+        script = self._script or self.script
+        if self._walk is None:
+            self._walk = tuple(sc.revision for sc in script.walk_revisions())
+        return self._walk
+
+    def info(self, revision: str) -> Any:
+        """The RevisionInfo of a revision, built once per parse of the scripts.
+
+        Uses the scripts as last read: the command asked for ``script`` first.
+        """
+        script = self._script or self.script
+        if revision not in self._infos:
+            from .results import RevisionInfo
+
+            self._infos[revision] = RevisionInfo.from_script(script.get_revision(revision))
+        return self._infos[revision]
+
+    def applied(self, heads: tuple[str, ...]) -> frozenset[str]:
+        """Every revision at or below ``heads``: what a database at ``heads`` has applied."""
+        script = self._script or self.script
+        key = tuple(sorted(heads))
+        if key not in self._ancestry:
+            self._ancestry[key] = frozenset(
+                r.revision for r in script.revision_map.iterate_revisions(key, "base",
+                                                                          inclusive=True)
+                if r is not None
+            ) if key else frozenset()
+        return self._ancestry[key]
+
     def _disk_signature(self, script: ScriptDirectory) -> tuple:
+        """Size and mtime of the config and of every version file: any edit changes it."""
         stamps: list[tuple[str, int, int]] = []
-        paths = [p for p in (self.ini, self.toml) if p is not None]
-        for location in script.version_locations or [script.versions]:
-            paths.append(Path(location))
-            walker = os.walk(location) if script.recursive_version_locations else [
-                (location, (), os.listdir(location) if os.path.isdir(location) else ())
-            ]
-            for folder, _dirs, files in walker:
-                paths.extend(Path(folder, f) for f in files if f.endswith(".py"))
-        for path in paths:
-            try:
+        for path in (self.ini, self.toml):
+            if path is not None and path.is_file():
                 st = path.stat()
+                stamps.append((str(path), st.st_mtime_ns, st.st_size))
+        folders = [str(p) for p in script.version_locations or [script.versions]]
+        while folders:
+            folder = folders.pop()
+            try:
+                entries = list(os.scandir(folder))
             except FileNotFoundError:
                 continue
-            stamps.append((str(path), st.st_mtime_ns, st.st_size))
+            st = os.stat(folder)
+            stamps.append((folder, st.st_mtime_ns, 0))
+            for entry in entries:
+                if entry.name.endswith(".py") and entry.is_file():
+                    st = entry.stat()
+                    stamps.append((entry.path, st.st_mtime_ns, st.st_size))
+                elif script.recursive_version_locations and entry.is_dir():
+                    folders.append(entry.path)
         return tuple(stamps)
 
     def invalidate(self) -> None:

@@ -532,9 +532,9 @@ class Session:
                 raise NbMigrateError("'current' in a range needs a connected database")
             base = _current_or(base, current)
             head = _current_or(head, current)
-        revisions = [RevisionInfo.from_script(sc) for sc in
+        revisions = [self.project.info(sc.revision) for sc in
                      script.walk_revisions(base=base or "base", head=head or "heads")]
-        applied = None if current is None else _applied(script, current)
+        applied = None if current is None else self.project.applied(current)
         return History(revisions, self.databases.default_name if db is None else db,
                        current or (), applied, verbose, unreachable=note)
 
@@ -559,12 +559,11 @@ class Session:
             heads = current_heads(conn)
         known = [h for h in heads if _known(script, h)]
         unknown = tuple(h for h in heads if h not in known)
-        applied = _applied(script, tuple(known))
-        pending = tuple(sc.revision for sc in script.walk_revisions()
-                        if sc.revision not in applied)
+        applied = self.project.applied(tuple(known))
+        pending = tuple(rev for rev in self.project.revisions() if rev not in applied)
         return CurrentState(
             database.name, database.masked_url,
-            tuple(RevisionInfo.from_script(script.get_revision(h)) for h in known),
+            tuple(self.project.info(h) for h in known),
             tuple(script.get_heads()), pending, unknown,
         )
 
@@ -573,7 +572,7 @@ class Session:
         """The heads of the revision graph (and which one the database is at)."""
         script = self.project.script
         current, _ = self._heads_if_reachable(db)
-        return Heads([RevisionInfo.from_script(script.get_revision(h))
+        return Heads([self.project.info(h)
                       for h in script.get_heads()], current)
 
     @user_errors
@@ -646,9 +645,9 @@ class Session:
         """Every tag with its revision, and whether the database has applied it."""
         script = self.project.script
         current, _ = self._heads_if_reachable(db)
-        named = [(name, RevisionInfo.from_script(script.get_revision(rev)))
+        named = [(name, self.project.info(rev))
                  for name, rev in sorted(load_tags(script).items())]
-        return TagList(named, None if current is None else _applied(script, current))
+        return TagList(named, None if current is None else self.project.applied(current))
 
     def _resolve_tags(self, target: Any) -> Any:
         """Targets with tag names replaced by revisions (also in tuples and FROM:TO)."""
@@ -720,15 +719,6 @@ def _known(script: Any, revision: str) -> bool:
         return script.get_revision(revision) is not None
     except (RevisionError, CommandError):
         return False
-
-
-def _applied(script: Any, heads: tuple[str, ...]) -> frozenset[str]:
-    if not heads:
-        return frozenset()
-    return frozenset(
-        r.revision for r in script.revision_map.iterate_revisions(heads, "base", inclusive=True)
-        if r is not None
-    )
 
 
 def _current_or(part: str | None, current: tuple[str, ...] | None) -> str | None:
