@@ -60,7 +60,7 @@ class NbMigrate(Magics):
     def migrate(self, line: str, cell: str | None = None) -> Any:
         """Alembic migrations from a notebook: ``%migrate --help``."""
         try:
-            argv = shlex.split(line)
+            argv = shlex.split(without_comment(line))
         except ValueError as exc:
             raise UsageError(f"%migrate: cannot read the line: {exc}") from None
         try:
@@ -77,6 +77,23 @@ class NbMigrate(Magics):
         if args.command in ("history", "connections", "tags"):
             return result.to_frame()
         return result
+
+
+def without_comment(line: str) -> str:
+    """``line`` up to a ``#`` that starts a word outside quotes, as a shell reads it.
+
+    ``%migrate upgrade head  # alembic upgrade head`` is a natural cell; a ``#``
+    inside a word (``p#w`` in a URL) or in quotes (``-m "fix #12"``) is kept.
+    """
+    quote = None
+    for i, ch in enumerate(line):
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "#" and (i == 0 or line[i - 1].isspace()):
+            return line[:i]
+    return line
 
 
 def load(shell: Any) -> None:

@@ -85,3 +85,11 @@ def test_a_failed_revision_stops_at_the_last_good_one(nb, db_url):
     assert "a" in tables(db_url)
     if not db_url.startswith("mysql"):  # MySQL DDL cannot be rolled back
         assert "b" not in tables(db_url)
+
+
+def test_a_trailing_comment_is_ignored_but_a_hash_in_a_word_is_kept(nb, workdir):
+    nb.ok("%migrate init migrations --url sqlite:///app.db  # alembic init migrations")
+    made = nb.ok('%migrate revision -m "fix #12" --rev-id a1  # alembic revision -m ...')
+    assert made.revision.message == "fix #12"
+    made = nb.ok("%migrate revision -m issue#13 --rev-id b2")
+    assert made.revision.message == "issue#13"
