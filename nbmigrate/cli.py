@@ -23,6 +23,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .engine.session import Session
 
             session = Session(args.config, metadata=getattr(args, "metadata", None))
+            session.on_wait = lambda message: print(f"nbmigrate: {message}", file=sys.stderr)
             if args.database_url:
                 session.connect(args.database_url)
             result = run(session, args)

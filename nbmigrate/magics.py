@@ -37,6 +37,7 @@ class NbMigrate(Magics):
             from .engine.session import Session
 
             self._session = Session(namespace=self.shell.user_ns, metadata=self.metadata or None)
+            self._session.on_wait = print  # the wait for another kernel shows in the cell
         return self._session
 
     @property

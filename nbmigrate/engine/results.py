@@ -278,6 +278,7 @@ class ApplyResult(Result):
     after: tuple[str, ...]
     steps: list[Step]
     seconds: float
+    waited: float = 0.0  # for another migration of the same database to finish
 
     columns = ("revision", "message", "direction", "seconds")
 
@@ -286,11 +287,15 @@ class ApplyResult(Result):
                  None if s.seconds is None else round(s.seconds, 4)) for s in self.steps]
 
     def title(self) -> str:
+        waited = (f" (after waiting {self.waited:.1f} s for another migration)"
+                  if self.waited >= 0.5 else "")
         if not self.steps and self.before == self.after:
-            return f"{self.database} is already at {heads_text(self.after)}: nothing to do"
+            return (f"{self.database} is already at {heads_text(self.after)}: "
+                    f"nothing to do{waited}")
         verb = {"upgrade": "upgraded", "downgrade": "downgraded", "stamp": "stamped"}[self.action]
         return (f"{verb} {self.database} from {heads_text(self.before)} to "
-                f"{heads_text(self.after)}: {len(self.steps)} revision(s) in {self.seconds:.2f} s")
+                f"{heads_text(self.after)}: {len(self.steps)} revision(s) in "
+                f"{self.seconds:.2f} s{waited}")
 
 
 @dataclass(repr=False)

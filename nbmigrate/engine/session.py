@@ -32,6 +32,7 @@ from .connections import (
     short_error,
 )
 from .errors import NbMigrateError
+from .locks import migration_lock
 from .metadata import resolve_metadata
 from .project import Project, attach_project, find_project, init_project
 from .results import (
@@ -97,6 +98,8 @@ class Session:
         self.namespace = namespace
         self.metadata_spec = metadata
         self.workdir = Path(workdir) if workdir else None
+        self.lock_timeout = 600.0  # seconds to wait for another migration of the same database
+        self.on_wait: Callable[[str], None] | None = None  # told when that wait begins
         self._project: Project | None = None
         if project is not None:
             self.attach(project)
@@ -468,8 +471,10 @@ class Session:
             clock[0] = now
 
         started = time.perf_counter()
-        with database.connect() as conn:
-            before = current_heads(conn)
+        with database.connect() as conn, migration_lock(
+            conn, timeout=self.lock_timeout, on_wait=self.on_wait
+        ) as waited:
+            before = current_heads(conn)  # read under the lock: what others did is counted
             try:
                 with self._environment(database, connection=conn, on_version_apply=applied
                                        ) as config:
@@ -484,7 +489,7 @@ class Session:
             done = [Step(s.revision.revision, s.revision.doc, "up" if s.is_upgrade else "down")
                     for s in planned]  # an env.py of the project's own, without our hook
         return ApplyResult(action, database.name, target, before, after, done,
-                           time.perf_counter() - started)
+                           time.perf_counter() - started, waited)
 
     def _stopped(self, action: str, database: Database, planned: list, done: list[Step],
                  exc: BaseException) -> NbMigrateError:

@@ -1,0 +1,37 @@
+"""Two processes upgrading one database at once are serialised: each revision runs once."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from helpers import tables, version
+
+SLOW = '''%%migrate revision -m "{table}" --rev-id {rev}
+def upgrade():
+    import time
+    op.create_table("{table}", sa.Column("id", sa.Integer, primary_key=True))
+    time.sleep(1.5)  # long enough for the other process to arrive
+
+def downgrade():
+    op.drop_table("{table}")
+'''
+
+
+def test_two_processes_upgrading_at_once_apply_each_revision_once(nb, db_url, workdir):
+    nb.ok(f"%migrate init migrations --url {db_url}")
+    nb.ok(SLOW.format(table="first_table", rev="c1"))
+    nb.ok(SLOW.format(table="second_table", rev="c2"))
+    env = {**os.environ, "NBMIGRATE_URL": db_url}
+    runs = [subprocess.Popen([sys.executable, "-m", "nbmigrate.cli", "upgrade", "head"],
+                             cwd=workdir, env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [run.communicate(timeout=120) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    said = sorted(out for out, _ in outputs)
+    assert "nothing to do (after waiting" in said[0]  # it waited, then found it done
+    assert said[1].startswith("upgraded default from base")
+    assert any("waiting" in err for _, err in outputs)  # told why it paused
+    assert version(db_url) == {"c2"}
+    assert {"first_table", "second_table"} <= tables(db_url)
