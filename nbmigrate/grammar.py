@@ -154,6 +154,12 @@ def build_parser(prog: str = "%migrate", *, cli: bool = False) -> Parser:
     p = command("tags", "the tags and the revisions they name", _tags)
     _db(p)
 
+    p = command("log", "what was applied, when, by whom, how long it took (Flyway: the "
+                "schema history table)", _log)
+    p.add_argument("-n", "--limit", type=int, default=200, metavar="N",
+                   help="the newest N steps (default: 200)")
+    _db(p)
+
     p = command("merge", "write a merge revision joining heads", _merge)
     p.add_argument("revisions", nargs="*", metavar="REV", help="default: heads")
     p.add_argument("-m", "--message", metavar="MSG")
@@ -271,6 +277,10 @@ def _tag(s: Any, a: argparse.Namespace, _: str | None) -> Any:
 
 def _tags(s: Any, a: argparse.Namespace, _: str | None) -> Any:
     return s.tags(db=a.db)
+
+
+def _log(s: Any, a: argparse.Namespace, _: str | None) -> Any:
+    return s.log(db=a.db, limit=a.limit)
 
 
 def _demo(s: Any, a: argparse.Namespace, _: str | None) -> Any:

@@ -35,3 +35,6 @@ def test_two_processes_upgrading_at_once_apply_each_revision_once(nb, db_url, wo
     assert any("waiting" in err for _, err in outputs)  # told why it paused
     assert version(db_url) == {"c2"}
     assert {"first_table", "second_table"} <= tables(db_url)
+    log = nb.ok("%migrate log")
+    assert sorted(log[log["direction"] == "up"]["revision"]) == ["c1", "c2"]  # once each
+    assert log["success"].all()

@@ -127,21 +127,23 @@ class History(Result):
     applied: frozenset[str] | None = None
     verbose: bool = False
     unreachable: str = ""  # why "applied" is unknown, when it is
+    applied_at: dict[str, datetime] = field(default_factory=dict)  # from the audit log
 
     marked_column = "current"
 
     @property
     def columns(self) -> tuple[str, ...]:  # type: ignore[override]
         base = ("revision", "parents", "message", "branch_labels", "head", "applied",
-                "current", "created")
+                "applied_at", "current", "created")
         return base + (("depends_on", "merge", "branch_point", "path", "doc")
                        if self.verbose else ())
 
     def rows(self) -> list[tuple]:
         out = []
         for r in self.revisions:
-            row = (r.revision, r.parents, r.message, r.branch_labels, r.is_head,
-                   None if self.applied is None else r.revision in self.applied,
+            applied = None if self.applied is None else r.revision in self.applied
+            row = (r.revision, r.parents, r.message, r.branch_labels, r.is_head, applied,
+                   self.applied_at.get(r.revision) if applied else None,
                    r.revision in self.current, r.created)
             if self.verbose:
                 row += (r.depends_on, r.is_merge, r.is_branch_point, r.path, r.doc)
@@ -265,6 +267,9 @@ class Step:
     message: str
     direction: str
     seconds: float | None = None
+    started_at: datetime | None = None  # UTC
+    from_revision: str = ""
+    to_revision: str = ""
 
 
 @dataclass(repr=False)
@@ -433,6 +438,27 @@ class TagList(Result):
 
     def title(self) -> str:
         return f"{len(self.tags)} tag(s)" if self.tags else "no tags yet: %migrate tag NAME [REV]"
+
+
+@dataclass(repr=False)
+class AuditLog(Result):
+    """What was applied to a database, when, by whom, how long it took."""
+
+    database: str
+    entries: list[tuple]
+    columns: tuple[str, ...] = ()
+
+    def rows(self) -> list[tuple]:
+        at = self.columns.index("seconds") if "seconds" in self.columns else None
+        if at is None:
+            return list(self.entries)
+        return [row[:at] + (None if row[at] is None else round(row[at], 4),) + row[at + 1:]
+                for row in self.entries]
+
+    def title(self) -> str:
+        if not self.entries:
+            return f"{self.database}: nothing applied by nbmigrate yet"
+        return f"{self.database}: the last {len(self.entries)} step(s), newest first"
 
 
 @dataclass(repr=False)

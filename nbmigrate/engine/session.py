@@ -10,6 +10,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,7 +21,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import autogen
+from . import audit, autogen
 from .connections import (
     DEFAULT,
     Database,
@@ -37,6 +38,7 @@ from .metadata import resolve_metadata
 from .project import Project, attach_project, find_project, init_project
 from .results import (
     ApplyResult,
+    AuditLog,
     Branches,
     ConnectionList,
     CurrentState,
@@ -322,6 +324,8 @@ class Session:
             config_kw["metadata"] = metadata
 
             def keep_if_changed(context: Any, revision: Any, directives: list) -> None:
+                for script in directives:
+                    autogen.drop_own_tables(script)
                 ops = [op for s in directives for op in s.upgrade_ops_list]
                 captured["operations"] = autogen.operations(
                     [d for op in ops for d in op.as_diffs()]
@@ -466,14 +470,18 @@ class Session:
             now = time.perf_counter()
             rev = step.up_revision
             direction = "stamp" if step.is_stamp else ("up" if step.is_upgrade else "down")
+            seconds = now - clock[0]
             done.append(Step(step.up_revision_id or "", rev.doc if rev else "", direction,
-                             now - clock[0]))
+                             seconds, _utcnow() - timedelta(seconds=seconds),
+                             ",".join(step.source_revision_ids),
+                             ",".join(step.destination_revision_ids)))
             clock[0] = now
 
         started = time.perf_counter()
         with database.connect() as conn, migration_lock(
             conn, timeout=self.lock_timeout, on_wait=self.on_wait
         ) as waited:
+            audit.ensure_log(conn)
             before = current_heads(conn)  # read under the lock: what others did is counted
             try:
                 with self._environment(database, connection=conn, on_version_apply=applied
@@ -483,8 +491,16 @@ class Session:
             except Exception as exc:  # noqa: BLE001 - a migration can raise anything
                 if conn.in_transaction():
                     conn.rollback()
-                raise self._stopped(action, database, planned, done, exc) from None
+                error = self._stopped(action, database, planned, done, exc)
+                failed = planned[len(done)] if len(planned) > len(done) else None
+                if failed is not None and hasattr(failed, "revision"):
+                    done.append(Step(failed.revision.revision, failed.revision.doc,
+                                     "up" if failed.is_upgrade else "down",
+                                     time.perf_counter() - clock[0], _utcnow()))
+                audit.write_log(conn, _log_rows(action, done, error=str(error)))
+                raise error from None
             after = current_heads(conn)
+            audit.write_log(conn, _log_rows(action, done))
         if not done and planned and all(hasattr(s, "revision") for s in planned):
             done = [Step(s.revision.revision, s.revision.doc, "up" if s.is_upgrade else "down")
                     for s in planned]  # an env.py of the project's own, without our hook
@@ -514,6 +530,14 @@ class Session:
             f"{len(done)} revision(s) applied before it; {database.name} is now at {now}"
         )
 
+    @user_errors
+    def log(self, *, db: str | None = None, limit: int | None = 200) -> AuditLog:
+        """What nbmigrate applied to the database, newest first (the audit log)."""
+        database = self._database(db)
+        with database.connect() as conn:
+            rows = audit.read_log(conn, limit)
+        return AuditLog(database.name, rows, audit.COLUMNS)
+
     def _foreign(self) -> bool:
         return not self.project.written_by_nbmigrate
 
@@ -540,8 +564,13 @@ class Session:
         revisions = [self.project.info(sc.revision) for sc in
                      script.walk_revisions(base=base or "base", head=head or "heads")]
         applied = None if current is None else self.project.applied(current)
+        applied_at = {}
+        if current is not None:
+            with self._database(db).connect() as conn:
+                applied_at = audit.applied_at(conn)
         return History(revisions, self.databases.default_name if db is None else db,
-                       current or (), applied, verbose, unreachable=note)
+                       current or (), applied, verbose, unreachable=note,
+                       applied_at=applied_at)
 
     def _heads_if_reachable(self, db: str | None) -> tuple[tuple[str, ...] | None, str]:
         if db is None and not len(self.databases):
@@ -755,3 +784,22 @@ def _write_body(path: Path, body: str) -> None:
                 if isinstance(n, ast.FunctionDef) and n.name in ("upgrade", "downgrade"))
     header = source.splitlines(keepends=True)[: first - 1]
     path.write_text("".join(header).rstrip() + "\n\n\n" + body.strip() + "\n", encoding="utf-8")
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _log_rows(action: str, steps: list[Step], error: str | None = None) -> list[dict]:
+    """Audit-log rows for ``steps``; with ``error``, the last step is the one that failed."""
+    from .. import __version__
+
+    user = audit.os_user()
+    return [{
+        "started_at": s.started_at or _utcnow(), "action": action, "revision": s.revision,
+        "from_revision": s.from_revision, "to_revision": s.to_revision,
+        "direction": s.direction, "seconds": s.seconds,
+        "success": error is None or i < len(steps) - 1,
+        "error": error if error is not None and i == len(steps) - 1 else None,
+        "os_user": user, "nbmigrate_version": __version__,
+    } for i, s in enumerate(steps)]

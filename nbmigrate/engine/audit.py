@@ -1,0 +1,90 @@
+"""The audit log: a small table nbmigrate keeps in each database it migrates.
+
+One row per revision step of every upgrade, downgrade and stamp: when, how
+long, from and to which revision, by whom, and whether it succeeded.
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+    inspect,
+    select,
+)
+from sqlalchemy.engine import Connection
+
+TABLE = "nbmigrate_log"  # autogen.NBMIGRATE_TABLES keeps autogenerate away from it
+
+log = Table(
+    TABLE, MetaData(),
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("started_at", DateTime, nullable=False),  # UTC
+    Column("action", String(16), nullable=False),  # upgrade, downgrade, stamp
+    Column("revision", String(255)),
+    Column("from_revision", String(255)),
+    Column("to_revision", String(255)),
+    Column("direction", String(8), nullable=False),  # up, down, stamp
+    Column("seconds", Float),
+    Column("success", Boolean, nullable=False),
+    Column("error", Text),
+    Column("os_user", String(128)),
+    Column("nbmigrate_version", String(32)),
+)
+
+COLUMNS = tuple(c.name for c in log.columns if c.name != "id")
+
+
+def os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (containers)
+        return "unknown"
+
+
+def ensure_log(conn: Connection) -> None:
+    """Create the log table if the database has none yet."""
+    log.create(conn, checkfirst=True)
+    conn.commit()
+
+
+def write_log(conn: Connection, rows: Iterable[dict]) -> None:
+    """Append rows (dicts keyed by COLUMNS) in their own transaction."""
+    rows = list(rows)
+    if rows:
+        conn.execute(log.insert(), rows)
+        conn.commit()
+
+
+def read_log(conn: Connection, limit: int | None = None) -> list[tuple]:
+    """The newest rows first, as tuples in COLUMNS order; none if there is no table."""
+    if not inspect(conn).has_table(TABLE):
+        return []
+    query = select(*(log.c[name] for name in COLUMNS)).order_by(log.c.id.desc())
+    rows = [tuple(r) for r in conn.execute(query.limit(limit) if limit else query)]
+    conn.rollback()
+    return rows
+
+
+def applied_at(conn: Connection) -> dict[str, datetime]:
+    """When each revision was last applied successfully, where the log knows."""
+    if not inspect(conn).has_table(TABLE):
+        return {}
+    query = (select(log.c.revision, func.max(log.c.started_at))
+             .where(log.c.direction == "up", log.c.success.is_(True))
+             .group_by(log.c.revision))
+    found = {rev: at for rev, at in conn.execute(query)}
+    conn.rollback()
+    return found

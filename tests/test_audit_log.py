@@ -1,0 +1,76 @@
+"""The audit log: every step recorded in the database, shown by %migrate log."""
+
+from __future__ import annotations
+
+import getpass
+import subprocess
+import sys
+
+from helpers import tables
+
+import nbmigrate
+
+STEP = '''%%migrate revision -m "{msg}" --rev-id {rev}
+def upgrade():
+    op.create_table("{table}", sa.Column("id", sa.Integer, primary_key=True))
+    {extra}
+
+def downgrade():
+    op.drop_table("{table}")
+'''
+
+
+def test_every_step_is_logged_with_who_when_and_how_it_ended(nb, db_url):
+    nb.ok(f"%migrate init migrations --url {db_url}")
+    nb.ok(STEP.format(msg="a", rev="a1", table="ta", extra="pass"))
+    nb.ok(STEP.format(msg="b", rev="b2", table="tb", extra="pass"))
+    nb.ok("%migrate upgrade head")
+    nb.ok("%migrate downgrade -1")
+    nb.ok("%migrate stamp b2")
+    nb.ok(STEP.format(msg="c", rev="c3", table="tc", extra='raise RuntimeError("broken")'))
+    assert nb.run("%migrate upgrade head").error is not None
+    log = nb.ok("%migrate log")
+    steps = list(zip(log["action"], log["revision"], log["direction"], log["success"],
+                     strict=True))
+    assert steps == [("upgrade", "c3", "up", False), ("stamp", "b2", "stamp", True),
+                     ("downgrade", "b2", "down", True), ("upgrade", "b2", "up", True),
+                     ("upgrade", "a1", "up", True)]
+    assert "broken" in log["error"].iloc[0] and log["error"].iloc[1:].isna().all()
+    assert (log["os_user"] == getpass.getuser()).all()
+    assert (log["nbmigrate_version"] == nbmigrate.__version__).all()
+    assert list(log["from_revision"].iloc[1:]) == ["a1", "b2", "a1", ""]
+    assert log["started_at"].is_monotonic_decreasing
+
+    history = nb.ok("%migrate history")
+    applied_at = dict(zip(history["revision"], history["applied_at"], strict=True))
+    assert applied_at["a1"] == log["started_at"].iloc[-1]
+    assert applied_at["c3"] is None or str(applied_at["c3"]) == "NaT"
+
+
+def test_autogenerate_never_proposes_to_drop_the_log(nb, db_url, model_cell, workdir):
+    nb.ok(model_cell)
+    nb.ok(f"%migrate init migrations --url {db_url}")
+    nb.ok("%migrate revision --autogenerate -m users")
+    nb.ok("%migrate upgrade head")
+    assert "nbmigrate_log" in tables(db_url)
+    assert nb.ok("%migrate diff").empty
+    assert "no changes" in str(nb.ok("%migrate revision --autogenerate -m again"))
+
+
+def test_a_team_env_py_does_not_drop_the_log_either(nb, workdir, monkeypatch):
+    subprocess.run([sys.executable, "-m", "alembic", "init", "alembic"], cwd=workdir,
+                   check=True, capture_output=True)
+    ini = workdir / "alembic.ini"
+    ini.write_text(ini.read_text().replace("driver://user:pass@localhost/dbname",
+                                           f"sqlite:///{workdir / 'team.db'}"))
+    env = workdir / "alembic" / "env.py"  # the team's env.py imports its models
+    (workdir / "models.py").write_text("from sqlalchemy import MetaData\nmetadata = MetaData()\n")
+    env.write_text(env.read_text().replace("target_metadata = None",
+                                           "from models import metadata as target_metadata"))
+    monkeypatch.syspath_prepend(str(workdir))  # as in a kernel started in this folder
+    nb.ok("%migrate attach alembic.ini")
+    nb.ok("%migrate stamp base")  # creates the log table in team.db
+    assert "nbmigrate_log" in tables(f"sqlite:///{workdir / 'team.db'}")
+    result = nb.ok("%migrate revision --autogenerate -m nothing")
+    assert "no changes" in str(result)
+    assert not list((workdir / "alembic" / "versions").glob("*.py"))
