@@ -154,6 +154,9 @@ def build_parser(prog: str = "%migrate", *, cli: bool = False) -> Parser:
     p = command("tags", "the tags and the revisions they name", _tags)
     _db(p)
 
+    command("status", "every connected database at once: reachable, current, pending, "
+            "drift (Flyway: info)", _status)
+
     p = command("log", "what was applied, when, by whom, how long it took (Flyway: the "
                 "schema history table)", _log)
     p.add_argument("-n", "--limit", type=int, default=200, metavar="N",
@@ -277,6 +280,10 @@ def _tag(s: Any, a: argparse.Namespace, _: str | None) -> Any:
 
 def _tags(s: Any, a: argparse.Namespace, _: str | None) -> Any:
     return s.tags(db=a.db)
+
+
+def _status(s: Any, a: argparse.Namespace, _: str | None) -> Any:
+    return s.status()
 
 
 def _log(s: Any, a: argparse.Namespace, _: str | None) -> Any:

@@ -75,7 +75,7 @@ class NbMigrate(Magics):
             result = run(self.session, args, cell)
         except NbMigrateError as exc:
             raise UsageError(str(exc)) from None
-        if args.command in ("history", "connections", "tags", "log"):
+        if args.command in ("history", "connections", "tags", "log", "status"):
             return result.to_frame()
         return result
 

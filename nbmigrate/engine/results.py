@@ -441,6 +441,24 @@ class TagList(Result):
 
 
 @dataclass(repr=False)
+class Status(Result):
+    """Every named connection at once: reachable, where it stands, drift."""
+
+    entries: list[tuple]
+
+    columns = ("name", "dialect", "url", "reachable", "current", "heads", "pending", "drift",
+               "note")
+
+    def rows(self) -> list[tuple]:
+        return list(self.entries)
+
+    def title(self) -> str:
+        down = sum(1 for row in self.entries if not row[3])
+        return (f"{len(self.entries)} database(s)"
+                + (f", {down} unreachable" if down else ""))
+
+
+@dataclass(repr=False)
 class AuditLog(Result):
     """What was applied to a database, when, by whom, how long it took."""
 

@@ -50,6 +50,7 @@ from .results import (
     RevisionDetails,
     RevisionInfo,
     SqlScript,
+    Status,
     Step,
     TagList,
     heads_text,
@@ -529,6 +530,33 @@ class Session:
             f"{action} of {database.name} stopped{where}: {reason}; "
             f"{len(done)} revision(s) applied before it; {database.name} is now at {now}"
         )
+
+    @user_errors
+    def status(self) -> Status:
+        """Every named connection: reachable, current revision, pending, drift from the model."""
+        self._discover()
+        script = self.project.script
+        heads = heads_text(script.get_heads())
+        try:
+            metadata, label = self.metadata()
+        except NbMigrateError:
+            metadata, label = None, ""
+        rows = []
+        for db in self.databases:
+            try:
+                with db.engine.connect() as conn:
+                    current = current_heads(conn)
+                    drift = None if metadata is None else len(autogen.compare(conn, metadata)[0])
+            except SQLAlchemyError as exc:  # a row that says why, never a traceback
+                rows.append((db.name, db.dialect, db.masked_url, False, None, heads, None, None,
+                             short_error(exc, db.url)))
+                continue
+            applied = self.project.applied(tuple(h for h in current if _known(script, h)))
+            pending = sum(1 for rev in self.project.revisions() if rev not in applied)
+            note = f"model {label}" if metadata is not None else "no model to compare"
+            rows.append((db.name, db.dialect, db.masked_url, True, heads_text(current), heads,
+                         pending, drift, note))
+        return Status(rows)
 
     @user_errors
     def log(self, *, db: str | None = None, limit: int | None = 200) -> AuditLog:
