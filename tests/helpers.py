@@ -20,6 +20,36 @@ class User(Base):
 """
 
 
+OTHER_BASE_CELL = """
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+class Base2(DeclarativeBase):
+    pass
+
+class Order(Base2):
+    __tablename__ = "orders"
+    id: Mapped[int] = mapped_column(primary_key=True)
+"""
+
+
+def table_revision(rev: str, table: str, *body: str, message: str = "", options: str = "") -> str:
+    """A ``%%migrate revision`` cell whose upgrade() creates ``table``, then runs ``body``."""
+    steps = "\n    ".join(body) or "pass"
+    return f'''%%migrate revision -m "{message or table}" --rev-id {rev} {options}
+def upgrade():
+    op.create_table("{table}", sa.Column("id", sa.Integer, primary_key=True))
+    {steps}
+
+def downgrade():
+    op.drop_table("{table}")
+'''
+
+
+def added_tables(diff) -> list[str]:
+    """The tables a Diff would create."""
+    return [o.table for o in diff.operations if o.op == "add_table"]
+
+
 def tables(url: str) -> set[str]:
     """The table names in the database at ``url``."""
     engine = sa.create_engine(url)

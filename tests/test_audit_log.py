@@ -6,28 +6,19 @@ import getpass
 import subprocess
 import sys
 
-from helpers import tables
+from helpers import table_revision, tables
 
 import nbmigrate
-
-STEP = '''%%migrate revision -m "{msg}" --rev-id {rev}
-def upgrade():
-    op.create_table("{table}", sa.Column("id", sa.Integer, primary_key=True))
-    {extra}
-
-def downgrade():
-    op.drop_table("{table}")
-'''
 
 
 def test_every_step_is_logged_with_who_when_and_how_it_ended(nb, db_url):
     nb.ok(f"%migrate init migrations --url {db_url}")
-    nb.ok(STEP.format(msg="a", rev="a1", table="ta", extra="pass"))
-    nb.ok(STEP.format(msg="b", rev="b2", table="tb", extra="pass"))
+    nb.ok(table_revision("a1", "ta"))
+    nb.ok(table_revision("b2", "tb"))
     nb.ok("%migrate upgrade head")
     nb.ok("%migrate downgrade -1")
     nb.ok("%migrate stamp b2")
-    nb.ok(STEP.format(msg="c", rev="c3", table="tc", extra='raise RuntimeError("broken")'))
+    nb.ok(table_revision("c3", "tc", 'raise RuntimeError("broken")'))
     assert nb.run("%migrate upgrade head").error is not None
     log = nb.ok("%migrate log")
     steps = list(zip(log["action"], log["revision"], log["direction"], log["success"],

@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import empty_schema, server_url
-from helpers import MODEL_CELL, columns, snapshot, version
+from helpers import MODEL_CELL, OTHER_BASE_CELL, added_tables, columns, snapshot, version
 from IPython.core.error import UsageError
 
 PACKAGE = Path(__file__).resolve().parent.parent / "nbmigrate"
@@ -237,22 +237,6 @@ def test_alembic_ini_names_the_database_without_a_password(nb, workdir, pg_with_
 
 
 # ------------------------------------------------------------ finding the model
-
-OTHER_BASE_CELL = """
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-
-class Base2(DeclarativeBase):
-    pass
-
-class Order(Base2):
-    __tablename__ = "orders"
-    id: Mapped[int] = mapped_column(primary_key=True)
-"""
-
-
-def added_tables(diff) -> list[str]:
-    return [o.table for o in diff.operations if o.op == "add_table"]
-
 
 @pytest.fixture
 def connected(nb, workdir):

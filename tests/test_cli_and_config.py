@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import MODEL_CELL, snapshot, tables, version
+from helpers import MODEL_CELL, OTHER_BASE_CELL, added_tables, snapshot, tables, version
 
 from nbmigrate.cli import main
 from nbmigrate.grammar import build_parser, subparsers
@@ -282,20 +282,6 @@ def test_each_subcommand_has_working_help(nb, workdir, name):
 
 
 # ------------------------------------------------------ %reload_ext and %config
-
-OTHER_BASE_CELL = """
-class Base2(DeclarativeBase):
-    pass
-
-class Order(Base2):
-    __tablename__ = "orders"
-    id: Mapped[int] = mapped_column(primary_key=True)
-"""
-
-
-def added_tables(diff) -> list[str]:
-    return [o.table for o in diff.operations if o.op == "add_table"]
-
 
 def config_classes(nb) -> list[str]:
     """The names `%config` lists as configurable."""

@@ -6,23 +6,14 @@ import os
 import subprocess
 import sys
 
-from helpers import tables, version
-
-SLOW = '''%%migrate revision -m "{table}" --rev-id {rev}
-def upgrade():
-    import time
-    op.create_table("{table}", sa.Column("id", sa.Integer, primary_key=True))
-    time.sleep(1.5)  # long enough for the other process to arrive
-
-def downgrade():
-    op.drop_table("{table}")
-'''
+from helpers import table_revision, tables, version
 
 
 def test_two_processes_upgrading_at_once_apply_each_revision_once(nb, db_url, workdir):
     nb.ok(f"%migrate init migrations --url {db_url}")
-    nb.ok(SLOW.format(table="first_table", rev="c1"))
-    nb.ok(SLOW.format(table="second_table", rev="c2"))
+    # each revision sleeps long enough for the other process to arrive
+    nb.ok(table_revision("c1", "first_table", "import time", "time.sleep(1.5)"))
+    nb.ok(table_revision("c2", "second_table", "import time", "time.sleep(1.5)"))
     env = {**os.environ, "NBMIGRATE_URL": db_url}
     runs = [subprocess.Popen([sys.executable, "-m", "nbmigrate.cli", "upgrade", "head"],
                              cwd=workdir, env=env, stdout=subprocess.PIPE,

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
+import helpers
 import pytest
 from helpers import snapshot, tables, version
 
 
-def table_revision(nb, rev: str, table: str, extra: str = "") -> None:
-    nb.ok(f'''%%migrate revision -m "create {table}" --rev-id {rev} {extra}
-def upgrade():
-    op.create_table("{table}", sa.Column("id", sa.Integer, primary_key=True))
-
-def downgrade():
-    op.drop_table("{table}")
-''')
+def table_revision(nb, rev: str, table: str, options: str = "") -> None:
+    nb.ok(helpers.table_revision(rev, table, message=f"create {table}", options=options))
 
 
 @pytest.fixture

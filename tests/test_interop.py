@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from alembic.config import Config
-from helpers import MODEL_CELL, snapshot, tables, version
+from helpers import MODEL_CELL, snapshot, table_revision, tables, version
 
 
 def alembic(*args: str, cwd: Path, url: str | None = None) -> str:
@@ -73,13 +73,7 @@ def team_project(workdir):
     return workdir
 
 
-BODY = '''%%migrate revision -m "t" --rev-id t1
-def upgrade():
-    op.create_table("t", sa.Column("id", sa.Integer, primary_key=True))
-
-def downgrade():
-    op.drop_table("t")
-'''
+BODY = table_revision("t1", "t")
 
 
 def test_attach_drives_a_team_project_without_rewriting_it(nb, team_project):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from helpers import columns, snapshot, tables, version
+from helpers import columns, snapshot, table_revision, tables, version
 
 
 def test_cheat_sheet_journey(nb, db_url, model_cell):
@@ -61,22 +61,11 @@ def test_sql_shows_dialect_ddl_and_changes_nothing(nb, db_url, model_cell, workd
     assert snapshot(workdir) == before
 
 
-FAILING = '''%%migrate revision -m "{name}" --rev-id {rev}
-def upgrade():
-    op.create_table("{table}", sa.Column("id", sa.Integer))
-    op.execute("INSERT INTO {table} VALUES (1)")
-    {extra}
-
-def downgrade():
-    op.drop_table("{table}")
-'''
-
-
 def test_a_failed_revision_stops_at_the_last_good_one(nb, db_url):
     nb.ok(f"%migrate init migrations --url {db_url}")
-    nb.ok(FAILING.format(name="good", rev="good1", table="a", extra="pass"))
-    nb.ok(FAILING.format(name="bad", rev="bad2", table="b",
-                         extra='raise RuntimeError("boom half-way")'))
+    nb.ok(table_revision("good1", "a", 'op.execute("INSERT INTO a VALUES (1)")'))
+    nb.ok(table_revision("bad2", "b", 'op.execute("INSERT INTO b VALUES (1)")',
+                         'raise RuntimeError("boom half-way")'))
     out = nb.run("%migrate upgrade head")
     assert "\n" not in out.error_line
     assert "stopped at revision bad2" in out.error_line and "boom half-way" in out.error_line
