@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import getpass
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timezone
 
 from sqlalchemy import (
     Boolean,
@@ -88,3 +88,23 @@ def applied_at(conn: Connection) -> dict[str, datetime]:
     found = {rev: at for rev, at in conn.execute(query)}
     conn.rollback()
     return found
+
+
+def utcnow() -> datetime:
+    """Now, in UTC, without tzinfo: how the log stores times on every dialect."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def log_rows(action: str, steps: list, error: str | None = None) -> list[dict]:
+    """Audit-log rows for ``steps``; with ``error``, the last step is the one that failed."""
+    from .. import __version__
+
+    user = os_user()
+    return [{
+        "started_at": s.started_at or utcnow(), "action": action, "revision": s.revision,
+        "from_revision": s.from_revision, "to_revision": s.to_revision,
+        "direction": s.direction, "seconds": s.seconds,
+        "success": error is None or i < len(steps) - 1,
+        "error": error if error is not None and i == len(steps) - 1 else None,
+        "os_user": user, "nbmigrate_version": __version__,
+    } for i, s in enumerate(steps)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -11,7 +12,11 @@ from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
+
+from .connections import Database, has_transactional_ddl
+from .project import Project
 
 
 def current_heads(connection: Connection) -> tuple[str, ...]:
@@ -67,3 +72,36 @@ def preserve_logging() -> Iterator[None]:
             lg.setLevel(level)
             lg.handlers[:] = handlers
             lg.propagate, lg.disabled = propagate, disabled
+
+
+class Environment:
+    """A Config carrying the connection and options into env.py (a context manager)."""
+
+    def __init__(self, project: Project, database: Database | None,
+                 connection: Connection | None, metadata: MetaData | None,
+                 on_version_apply: Callable | None, output_buffer: io.StringIO | None) -> None:
+        section = database.ini_section if database and database.ini_section else "alembic"
+        self.config = project.config(section, output_buffer=output_buffer)
+        attributes = self.config.attributes
+        options: dict[str, Any] = {"transaction_per_migration": True}
+        if database is not None:
+            attributes["url"] = database.masked_url
+            if database.dialect == "sqlite" and has_transactional_ddl(database.engine):
+                options["transactional_ddl"] = True
+            if database.ini_section is None:
+                # for an env.py that reads only sqlalchemy.url: point it at this database
+                full = database.url.render_as_string(hide_password=False)
+                self.config.set_section_option(section, "sqlalchemy.url", full.replace("%", "%%"))
+        if connection is not None:
+            attributes["connection"] = connection
+        if metadata is not None:
+            attributes["target_metadata"] = metadata
+        if on_version_apply is not None:
+            options["on_version_apply"] = on_version_apply
+        attributes["nbmigrate.configure"] = options
+
+    def __enter__(self):
+        return self.config
+
+    def __exit__(self, *exc: Any) -> None:
+        self.config.attributes.clear()  # drop the connection and URL with the config

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import functools
 import io
@@ -10,7 +9,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,7 +26,6 @@ from .connections import (
     Database,
     Databases,
     engine_from_value,
-    has_transactional_ddl,
     make_engine,
     parse_url,
     short_error,
@@ -56,7 +54,8 @@ from .results import (
     heads_text,
     short,
 )
-from .runner import current_heads, run_env
+from .revision_body import check_body, write_body
+from .runner import Environment, current_heads, run_env
 from .secrets import redact
 from .tags import check_name, load_tags, resolve_tag, save_tags
 
@@ -306,7 +305,7 @@ class Session:
         if autogenerate and body is not None:
             raise NbMigrateError("a cell body and --autogenerate cannot be used together")
         if body is not None:
-            _check_body(body)
+            check_body(body)
         if rev_id is not None and not re.fullmatch(r"[\w\-]+", rev_id):
             raise NbMigrateError(f"--rev-id {rev_id!r}: use letters, digits, - and _ only")
         project = self.project
@@ -358,7 +357,7 @@ class Session:
             )
         assert not isinstance(created, list)
         if body is not None:
-            _write_body(Path(created.path), body)
+            write_body(Path(created.path), body)
         info = RevisionInfo.from_script(project.script.get_revision(created.revision))
         return RevisionCreated(info, captured.get("operations", []), label)
 
@@ -473,7 +472,7 @@ class Session:
             direction = "stamp" if step.is_stamp else ("up" if step.is_upgrade else "down")
             seconds = now - clock[0]
             done.append(Step(step.up_revision_id or "", rev.doc if rev else "", direction,
-                             seconds, _utcnow() - timedelta(seconds=seconds),
+                             seconds, audit.utcnow() - timedelta(seconds=seconds),
                              ",".join(step.source_revision_ids),
                              ",".join(step.destination_revision_ids)))
             clock[0] = now
@@ -497,11 +496,11 @@ class Session:
                 if failed is not None and hasattr(failed, "revision"):
                     done.append(Step(failed.revision.revision, failed.revision.doc,
                                      "up" if failed.is_upgrade else "down",
-                                     time.perf_counter() - clock[0], _utcnow()))
-                audit.write_log(conn, _log_rows(action, done, error=str(error)))
+                                     time.perf_counter() - clock[0], audit.utcnow()))
+                audit.write_log(conn, audit.log_rows(action, done, error=str(error)))
                 raise error from None
             after = current_heads(conn)
-            audit.write_log(conn, _log_rows(action, done))
+            audit.write_log(conn, audit.log_rows(action, done))
         if not done and planned and all(hasattr(s, "revision") for s in planned):
             done = [Step(s.revision.revision, s.revision.doc, "up" if s.is_upgrade else "down")
                     for s in planned]  # an env.py of the project's own, without our hook
@@ -726,42 +725,9 @@ class Session:
 
     def _environment(self, database: Database | None, *, connection: Connection | None = None,
                      metadata: MetaData | None = None, on_version_apply: Callable | None = None,
-                     output_buffer: io.StringIO | None = None) -> _Environment:
-        return _Environment(self.project, database, connection, metadata, on_version_apply,
+                     output_buffer: io.StringIO | None = None) -> Environment:
+        return Environment(self.project, database, connection, metadata, on_version_apply,
                             output_buffer)
-
-
-class _Environment:
-    """A Config carrying the connection and options into env.py (a context manager)."""
-
-    def __init__(self, project: Project, database: Database | None,
-                 connection: Connection | None, metadata: MetaData | None,
-                 on_version_apply: Callable | None, output_buffer: io.StringIO | None) -> None:
-        section = database.ini_section if database and database.ini_section else "alembic"
-        self.config = project.config(section, output_buffer=output_buffer)
-        attributes = self.config.attributes
-        options: dict[str, Any] = {"transaction_per_migration": True}
-        if database is not None:
-            attributes["url"] = database.masked_url
-            if database.dialect == "sqlite" and has_transactional_ddl(database.engine):
-                options["transactional_ddl"] = True
-            if database.ini_section is None:
-                # for an env.py that reads only sqlalchemy.url: point it at this database
-                full = database.url.render_as_string(hide_password=False)
-                self.config.set_section_option(section, "sqlalchemy.url", full.replace("%", "%%"))
-        if connection is not None:
-            attributes["connection"] = connection
-        if metadata is not None:
-            attributes["target_metadata"] = metadata
-        if on_version_apply is not None:
-            options["on_version_apply"] = on_version_apply
-        attributes["nbmigrate.configure"] = options
-
-    def __enter__(self):
-        return self.config
-
-    def __exit__(self, *exc: Any) -> None:
-        self.config.attributes.clear()  # drop the connection and URL with the config
 
 
 def _resolve(script: Any, target: str | tuple, action: str) -> None:
@@ -787,47 +753,3 @@ def _current_or(part: str | None, current: tuple[str, ...] | None) -> str | None
     if part != "current":
         return part
     return current[0] if current else "base"
-
-
-def _check_body(body: str) -> None:
-    try:
-        tree = ast.parse(body)
-    except SyntaxError as exc:
-        raise NbMigrateError(
-            f"the cell has a syntax error at line {exc.lineno}: {exc.msg}"
-        ) from None
-    defined = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
-    missing = [f"{name}()" for name in ("upgrade", "downgrade") if name not in defined]
-    if missing:
-        raise NbMigrateError(
-            f"the cell must define upgrade() and downgrade(); missing {', '.join(missing)}"
-        )
-
-
-def _write_body(path: Path, body: str) -> None:
-    """Replace the template's upgrade()/downgrade() with the cell's own."""
-    source = path.read_text(encoding="utf-8")
-    tree = ast.parse(source)
-    first = min(n.lineno - len(getattr(n, "decorator_list", ())) for n in tree.body
-                if isinstance(n, ast.FunctionDef) and n.name in ("upgrade", "downgrade"))
-    header = source.splitlines(keepends=True)[: first - 1]
-    path.write_text("".join(header).rstrip() + "\n\n\n" + body.strip() + "\n", encoding="utf-8")
-
-
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
-
-
-def _log_rows(action: str, steps: list[Step], error: str | None = None) -> list[dict]:
-    """Audit-log rows for ``steps``; with ``error``, the last step is the one that failed."""
-    from .. import __version__
-
-    user = audit.os_user()
-    return [{
-        "started_at": s.started_at or _utcnow(), "action": action, "revision": s.revision,
-        "from_revision": s.from_revision, "to_revision": s.to_revision,
-        "direction": s.direction, "seconds": s.seconds,
-        "success": error is None or i < len(steps) - 1,
-        "error": error if error is not None and i == len(steps) - 1 else None,
-        "os_user": user, "nbmigrate_version": __version__,
-    } for i, s in enumerate(steps)]
