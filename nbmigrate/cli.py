@@ -34,11 +34,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return exc.exit_code
     except NbMigrateError as exc:
-        print(f"nbmigrate: error: {exc}", file=sys.stderr)
+        print(f"nbmigrate: error: {in_terminal_words(str(exc))}", file=sys.stderr)
         return exc.exit_code
     if result is not None:
-        print(result)
+        print(in_terminal_words(str(result)))
     return 0
+
+
+def in_terminal_words(text: str) -> str:
+    """Hints name the notebook's ``%migrate``; in a terminal the command is ``nbmigrate``."""
+    return text.replace("%migrate ", "nbmigrate ")
 
 
 if __name__ == "__main__":

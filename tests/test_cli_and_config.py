@@ -330,3 +330,12 @@ def test_config_directory_is_the_default_for_init(nb, workdir):
     nb.ok("%migrate init --url sqlite:///app.db")
     assert (workdir / "db" / "env.py").is_file()
     assert not (workdir / "migrations").exists()
+
+
+def test_terminal_hints_name_the_terminal_command(workdir):
+    missing = nbmigrate("upgrade", cwd=workdir)
+    assert missing.returncode == 1
+    assert "nbmigrate init" in missing.stderr and "%migrate" not in missing.stderr
+    nbmigrate("init", "--url", "sqlite:///app.db", cwd=workdir)
+    made = nbmigrate("revision", "-m", "first", cwd=workdir)
+    assert "then: nbmigrate upgrade head" in made.stdout and "%migrate" not in made.stdout
