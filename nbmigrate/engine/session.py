@@ -309,6 +309,7 @@ class Session:
         if rev_id is not None and not re.fullmatch(r"[\w\-]+", rev_id):
             raise NbMigrateError(f"--rev-id {rev_id!r}: use letters, digits, - and _ only")
         project = self.project
+        _refuse_reuse(project.script, rev_id, branch_label)
         config_kw: dict[str, Any] = {}
         captured: dict[str, Any] = {}
         label = None
@@ -336,7 +337,8 @@ class Session:
             kwargs: dict[str, Any] = {"process_revision_directives": keep_if_changed}
         else:
             kwargs = {}
-        with self._environment(database, **config_kw) as config:
+        with self._environment(database, **config_kw) as config, \
+                _remove_new_files_on_error(project.script):
             try:
                 created = command.revision(
                     config, message, autogenerate=autogenerate, head=head, splice=splice,
@@ -411,19 +413,25 @@ class Session:
         display_target = ", ".join(target) if isinstance(target, tuple) else target
         target = self._resolve_tags(target)
         start = None
-        if isinstance(target, str) and ":" in target:
+        if isinstance(target, tuple) and sql and any(":" in t for t in target):
+            starts = {t.split(":", 1)[0] for t in target if ":" in t}
+            if len(starts) > 1:
+                raise NbMigrateError("stamp --sql takes one starting revision (FROM:TO)")
+            start = starts.pop()
+            target = tuple(t.split(":", 1)[-1] for t in target)
+        elif isinstance(target, str) and ":" in target:
             if not sql:
                 raise NbMigrateError(
                     f"a range ({target}) only works with --sql; give one target to {action}"
                 )
             start, target = target.split(":", 1)
-        elif sql:
+        elif sql and start is None:
             with database.connect() as conn:
                 heads = current_heads(conn)
             if len(heads) > 1:
                 raise NbMigrateError(
                     f"{database.name} is at several heads ({heads_text(heads)}): "
-                    f"give the start as a range, FROM:{target}"
+                    f"give the start as a range, FROM:{display_target.replace(', ', ' FROM:')}"
                 )
             start = heads[0] if heads else None
         if not sql:
@@ -586,10 +594,17 @@ class Session:
                           for part in rev_range.split(":", 1))
             if "current" in (base, head) and current is None:
                 raise NbMigrateError("'current' in a range needs a connected database")
-            base = _current_or(base, current)
-            head = _current_or(head, current)
-        revisions = [self.project.info(sc.revision) for sc in
-                     script.walk_revisions(base=base or "base", head=head or "heads")]
+        pairs = [(base, head)]
+        if current and "current" in (base, head):  # one walk per current head, as alembic does
+            pairs = [(h if base == "current" else base, h if head == "current" else head)
+                     for h in current]
+        elif "current" in (base, head):
+            pairs = [(None if base == "current" else base, "base" if head == "current" else head)]
+        seen: dict[str, RevisionInfo] = {}
+        for low, high in pairs:
+            for sc in script.walk_revisions(base=low or "base", head=high or "heads"):
+                seen.setdefault(sc.revision, self.project.info(sc.revision))
+        revisions = list(seen.values())
         applied = None if current is None else self.project.applied(current)
         applied_at = {}
         if current is not None:
@@ -650,6 +665,8 @@ class Session:
     def show(self, revision: str, *, db: str | None = None) -> RevisionDetails:
         """One revision (or ``heads``, ``current``, a branch label...) in full."""
         script = self.project.script
+        if not revision.strip():
+            raise NbMigrateError("show: give a revision (head, current, a prefix, a tag...)")
         ids: Iterable[str] = [self._resolve_tags(revision)]
         if revision == "current":
             current, note = self._heads_if_reachable(db)
@@ -749,7 +766,31 @@ def _known(script: Any, revision: str) -> bool:
         return False
 
 
-def _current_or(part: str | None, current: tuple[str, ...] | None) -> str | None:
-    if part != "current":
-        return part
-    return current[0] if current else "base"
+def _refuse_reuse(script: Any, rev_id: str | None, branch_label: str | None) -> None:
+    """A re-run revision cell must not overwrite its script or reuse a label."""
+    existing = script.get_revision(rev_id) if rev_id and _known(script, rev_id) else None
+    if existing is not None and existing.revision == rev_id:
+        raise NbMigrateError(
+            f"revision {rev_id} already exists ({existing.path}): "
+            "nothing written; give another --rev-id, or edit that script"
+        )
+    labels = {label for sc in script.walk_revisions() for label in sc.branch_labels}
+    if branch_label is not None and branch_label in labels:
+        raise NbMigrateError(f"branch label {branch_label!r} is already used: nothing written")
+
+
+def _version_files(script: Any) -> set[Path]:
+    return {p for loc in (script.version_locations or [script.versions])
+            for p in Path(loc).rglob("*.py")}
+
+
+@contextlib.contextmanager
+def _remove_new_files_on_error(script: Any):
+    """If writing a revision fails half-way, leave no new script behind."""
+    before = _version_files(script)
+    try:
+        yield
+    except BaseException:
+        for path in _version_files(script) - before:
+            path.unlink()
+        raise
