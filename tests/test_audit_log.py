@@ -59,6 +59,7 @@ def test_a_team_env_py_does_not_drop_the_log_either(nb, workdir, monkeypatch):
     env.write_text(env.read_text().replace("target_metadata = None",
                                            "from models import metadata as target_metadata"))
     monkeypatch.syspath_prepend(str(workdir))  # as in a kernel started in this folder
+    monkeypatch.delitem(sys.modules, "models", raising=False)  # another test's models.py
     nb.ok("%migrate attach alembic.ini")
     nb.ok("%migrate stamp base")  # creates the log table in team.db
     assert "nbmigrate_log" in tables(f"sqlite:///{workdir / 'team.db'}")

@@ -88,7 +88,7 @@ class Environment:
             attributes["url"] = database.masked_url
             if database.dialect == "sqlite" and has_transactional_ddl(database.engine):
                 options["transactional_ddl"] = True
-            if database.ini_section is None:
+            if database.source != f"alembic.ini [{section}]":
                 # for an env.py that reads only sqlalchemy.url: point it at this database
                 full = database.url.render_as_string(hide_password=False)
                 self.config.set_section_option(section, "sqlalchemy.url", full.replace("%", "%%"))

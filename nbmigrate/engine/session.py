@@ -55,7 +55,7 @@ from .results import (
     short,
 )
 from .revision_body import check_body, write_body
-from .runner import Environment, current_heads, run_env
+from .runner import Environment, current_heads, preserve_logging, run_env
 from .secrets import redact
 from .tags import check_name, load_tags, resolve_tag, save_tags
 
@@ -131,13 +131,14 @@ class Session:
             name = DEFAULT if section == "alembic" else section
             if name in self.databases:
                 continue  # what the user connected to wins over the ini file
+            source = f"alembic.ini [{section}]"
             if section == "alembic" and env_url:
-                url = env_url
+                url, source = env_url, "NBMIGRATE_URL"
             try:
                 engine = make_engine(parse_url(url))
             except NbMigrateError:
                 continue  # a placeholder URL in an ini section is not a database
-            self.databases.add(Database(name, engine, f"alembic.ini [{section}]", section))
+            self.databases.add(Database(name, engine, source, section))
         if env_url and DEFAULT not in self.databases:
             self.databases.add(Database(DEFAULT, make_engine(parse_url(env_url)), "NBMIGRATE_URL"))
 
@@ -338,7 +339,8 @@ class Session:
         else:
             kwargs = {}
         with self._environment(database, **config_kw) as config, \
-                _remove_new_files_on_error(project.script):
+                _remove_new_files_on_error(project.script), \
+                preserve_logging() if self._foreign() else contextlib.nullcontext():
             try:
                 created = command.revision(
                     config, message, autogenerate=autogenerate, head=head, splice=splice,
