@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from helpers import MODEL_CELL
 
-SERVER_URLS = {
+SERVERS = {
     "postgresql": os.environ.get(
         "NBMIGRATE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
     ),
@@ -24,6 +24,45 @@ SERVER_URLS = {
 REQUIRE_SERVERS = (
     os.environ.get("NBMIGRATE_REQUIRE_SERVERS") == "1" or os.environ.get("CI") == "true"
 )
+# Each pytest run works in its own database on each server, so two runs at once
+# (a developer's and a helper's, say) never drop each other's tables.
+RUN_DATABASE = f"nbmigrate_test_{os.getpid()}"
+_created: dict[str, str] = {}
+
+
+def _admin(url: str) -> sa.Engine:
+    return sa.create_engine(url, isolation_level="AUTOCOMMIT")
+
+
+def run_database(kind: str) -> str:
+    """The URL of this run's own database on the ``kind`` server, created on first use."""
+    if kind not in _created:
+        base = sa.make_url(SERVERS[kind])
+        engine = _admin(base.render_as_string(hide_password=False))
+        try:
+            with engine.connect() as conn:
+                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {RUN_DATABASE}")
+                conn.exec_driver_sql(f"CREATE DATABASE {RUN_DATABASE}")
+        finally:
+            engine.dispose()
+        _created[kind] = base.set(database=RUN_DATABASE).render_as_string(hide_password=False)
+    return _created[kind]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    for kind in _created:
+        engine = _admin(sa.make_url(SERVERS[kind]).render_as_string(hide_password=False))
+        try:
+            with engine.connect() as conn:
+                if kind == "postgresql":
+                    conn.exec_driver_sql(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        f"WHERE datname = '{RUN_DATABASE}' AND pid <> pg_backend_pid()")
+                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {RUN_DATABASE}")
+        except sa.exc.SQLAlchemyError:
+            pass  # a server that went away keeps a stray database; the next run drops its own
+        finally:
+            engine.dispose()
 
 
 def empty_schema(url: str) -> None:
@@ -44,12 +83,13 @@ def empty_schema(url: str) -> None:
 
 
 def server_url(kind: str) -> str:
-    """The URL of a running server, with an empty schema; skip (or fail in CI) if down."""
-    url = SERVER_URLS[kind]
+    """This run's database on a running server, emptied; skip (or fail in CI) if down."""
     try:
+        url = run_database(kind)
         empty_schema(url)
     except sa.exc.OperationalError as exc:
-        message = f"{kind} server not reachable at {url}: {str(exc).splitlines()[0]}"
+        shown = sa.make_url(SERVERS[kind]).render_as_string(hide_password=True)
+        message = f"{kind} server not reachable at {shown}: {str(exc).splitlines()[0]}"
         if REQUIRE_SERVERS:
             pytest.fail(message)
         pytest.skip(message)

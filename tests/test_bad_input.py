@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import empty_schema, server_url
+from conftest import RUN_DATABASE, empty_schema, server_url
 from helpers import MODEL_CELL, OTHER_BASE_CELL, added_tables, columns, snapshot, version
 from IPython.core.error import UsageError
 
@@ -113,7 +113,6 @@ def test_a_failing_magic_stops_run_all(nb, project, cell):
 
 PASSWORD = "S3cretPassw0rd"
 WRONG_PASSWORD = "WrongPassw0rd"
-PG_WITH_PASSWORD = f"postgresql+psycopg://postgres:{PASSWORD}@127.0.0.1:5432/test"
 PG_REFUSED_PORT = f"postgresql+psycopg://postgres:{PASSWORD}@127.0.0.1:1/test"
 MARIADB_WRONG_PASSWORD = f"mysql+pymysql://root:{WRONG_PASSWORD}@127.0.0.1:3306/test"
 
@@ -121,9 +120,9 @@ MARIADB_WRONG_PASSWORD = f"mysql+pymysql://root:{WRONG_PASSWORD}@127.0.0.1:3306/
 @pytest.fixture
 def pg_with_password():
     """The PostgreSQL test database, empty, by a URL holding a password (trust auth takes it)."""
-    server_url("postgresql")
-    yield PG_WITH_PASSWORD
-    empty_schema(PG_WITH_PASSWORD)
+    url = server_url("postgresql").replace("postgres@", f"postgres:{PASSWORD}@")
+    yield url
+    empty_schema(url)
 
 
 def everything_shown(out) -> str:
@@ -208,7 +207,7 @@ def test_password_never_shown(nb, workdir, pg_with_password, log_messages):
         nb.ns["eng"].dispose()
 
     masked = ran["%migrate connections"]
-    assert "postgres:***@127.0.0.1:5432/test" in everything_shown(masked)
+    assert f"postgres:***@127.0.0.1:5432/{RUN_DATABASE}" in everything_shown(masked)
     for code, out in ran.items():
         seen = everything_shown(out)
         assert PASSWORD not in seen, code
@@ -233,7 +232,7 @@ def test_alembic_ini_names_the_database_without_a_password(nb, workdir, pg_with_
             if line.startswith("sqlalchemy.url")]
     # no password at all (the plain alembic command then uses PGPASSWORD or .pgpass),
     # not a masked one that it would send as the password "***"
-    assert urls == ["sqlalchemy.url = postgresql+psycopg://postgres@127.0.0.1:5432/test"]
+    assert urls == [f"sqlalchemy.url = postgresql+psycopg://postgres@127.0.0.1:5432/{RUN_DATABASE}"]
 
 
 # ------------------------------------------------------------ finding the model
