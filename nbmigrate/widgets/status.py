@@ -1,0 +1,76 @@
+"""The status line and the one error path every dashboard callback goes through."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from typing import Any
+
+import ipywidgets as w
+
+from ..engine.errors import NbMigrateError
+
+COLORS = {"ready": "#555", "busy": "#1565c0", "ok": "#2e7d32", "error": "#c62828"}
+PREFIX = {"ready": "", "busy": "working: ", "ok": "", "error": "error: "}
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as the one line the status shows."""
+    if isinstance(exc, NbMigrateError):
+        return str(exc)
+    text = " ".join(str(exc).split())  # an unexpected error: its type says what went wrong
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class StatusLine(w.HTML):
+    """One line saying what the dashboard is doing, did, or why it failed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.kind = "ready"
+        self.text = ""
+        self.show("ready", "ready")
+
+    def show(self, kind: str, text: str) -> None:
+        """Show ``text`` as ``kind`` (ready, busy, ok, error)."""
+        self.kind, self.text = kind, text
+        self.value = (f"<div class=nbm-status data-kind={kind} style='color:{COLORS[kind]};"
+                      "white-space:nowrap;overflow:hidden;text-overflow:ellipsis'>"
+                      f"{html.escape(PREFIX[kind] + text)}</div>")
+
+
+class Worker:
+    """Runs one piece of work at a time: buttons off, status busy, any error as one line."""
+
+    def __init__(self, status: StatusLine, sync_buttons: Callable[[bool], None]) -> None:
+        self.status = status
+        self.sync_buttons = sync_buttons  # called with busy=True before, busy=False after
+        self.busy = False
+
+    def run(self, doing: str, work: Callable[[], str | None]) -> bool:
+        """Run ``work``; its return value (or "done") is the status. False if it failed."""
+        if self.busy:
+            return False  # a click queued behind running work
+        self.busy = True
+        self.sync_buttons(True)
+        self.status.show("busy", doing)
+        try:
+            said = work()
+        except Exception as exc:  # noqa: BLE001 - shown in the widget, never lost in a log
+            self.status.show("error", one_line(exc))
+            return False
+        else:
+            self.status.show("ok", said or "done")
+            return True
+        finally:
+            self.busy = False
+            self.sync_buttons(False)
+
+    def callback(self, doing: str, work: Callable[[], str | None]) -> Callable[..., None]:
+        """A button or observer callback that runs ``work`` through ``run``."""
+
+        def handler(*_: Any) -> None:
+            self.run(doing, work)
+
+        return handler
+

@@ -1,0 +1,347 @@
+"""The dashboard (``ui = %migrate ui``) driven as a user would, without a browser.
+
+Buttons are clicked with ``button.click()`` and choices made by setting values;
+the assertions are on the database (revision, tables, columns), on the files
+written, and on what the widget shows: header, history, plan, status line.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from conftest import server_url
+from helpers import MODEL_CELL, columns, table_revision, tables, version
+
+from nbmigrate.widgets import Dashboard
+
+WITH_EMAIL = MODEL_CELL.replace(
+    "name: Mapped[str] = mapped_column(String(50))",
+    "name: Mapped[str] = mapped_column(String(50))\n"
+    "    email: Mapped[str | None] = mapped_column(String(100))",
+)
+
+
+def open_dashboard(nb) -> Dashboard:
+    nb.ok("ui = %migrate ui")
+    ui = nb.ns["ui"]
+    assert isinstance(ui, Dashboard)
+    return ui
+
+
+def start(nb, workdir: Path) -> tuple[str, Dashboard]:
+    url = f"sqlite:///{workdir / 'app.db'}"
+    nb.ok(MODEL_CELL)
+    nb.ok(f"%migrate init migrations --url {url}")
+    return url, open_dashboard(nb)
+
+
+def scripts(workdir: Path) -> list[Path]:
+    return sorted((workdir / "migrations" / "versions").glob("*.py"))
+
+
+def text(html: str) -> str:
+    """What a user reads in an HTML widget: tags dropped, entities decoded."""
+    import html as h
+
+    return " ".join(h.unescape(re.sub(r"<style>.*?</style>|<[^>]+>", " ", html)).split())
+
+
+def marked_rows(html: str) -> list[str]:
+    """The highlighted rows of an nbmigrate table, as text."""
+    return [text(row) for row in re.findall(r"<tr class=nbm-mark>(.*?)</tr>", html)]
+
+
+def all_shown(widget) -> str:
+    """Every string a widget tree shows: values, labels, options, descriptions."""
+    out = []
+    for name in ("value", "description", "tooltip", "placeholder"):
+        value = getattr(widget, name, None)
+        if isinstance(value, str):
+            out.append(value)
+    out.extend(str(o) for o in getattr(widget, "options", ()) or ())
+    for child in getattr(widget, "children", ()) or ():
+        out.append(all_shown(child))
+    return "\n".join(out)
+
+
+# ------------------------------------------------------------- new revision
+
+
+def test_autogenerate_previews_discard_writes_nothing_save_writes_the_script(nb, workdir):
+    url, ui = start(nb, workdir)
+    panel = ui.authoring
+    assert panel.preview.layout.display == "none"
+    assert panel.save.disabled and panel.discard.disabled  # nothing to save yet
+
+    panel.message.value = "create users"
+    panel.autogenerate.click()
+    assert ui.status.kind == "ok", ui.status.text
+    assert panel.preview.layout.display == ""
+    assert panel.preview.titles == ("Operations", "Python", "SQL")
+    assert "add_table users" in text(panel.operations.value)
+    assert "op.create_table('users'" in text(panel.python.value)
+    assert "CREATE TABLE users" in text(panel.sql.value)
+    assert not panel.save.disabled and not panel.discard.disabled
+
+    panel.discard.click()
+    assert ui.status.text == "preview discarded: nothing written"
+    assert scripts(workdir) == [] and panel.preview.layout.display == "none"
+    assert panel.save.disabled
+
+    panel.autogenerate.click()
+    panel.save.click()
+    assert ui.status.kind == "ok" and ui.status.text.startswith("wrote revision")
+    [written] = scripts(workdir)
+    assert "create users" in written.read_text()
+    assert "create users" in text(ui.history.value)  # the view refreshed
+    assert panel.message.value == "" and panel.preview.layout.display == "none"
+    assert version(url) == set()  # saving writes a script; it applies nothing
+
+
+def test_a_destructive_operation_is_flagged_in_the_preview(nb, workdir):
+    url, ui = start(nb, workdir)
+    nb.ok("%migrate revision --autogenerate -m 'create users'")
+    nb.ok("%migrate upgrade head")
+    nb.ok(MODEL_CELL.replace("    name: Mapped[str] = mapped_column(String(50))\n", ""))
+    ui.authoring.autogenerate.click()
+    operations = ui.authoring.operations.value
+    assert "destructive: remove_column users.name" in text(operations)
+    marked = marked_rows(operations)
+    assert len(marked) == 1 and "remove_column users name" in marked[0]
+
+
+def test_save_without_a_message_is_an_error_line_and_writes_nothing(nb, workdir):
+    _, ui = start(nb, workdir)
+    ui.authoring.autogenerate.click()
+    ui.authoring.save.click()
+    assert ui.status.kind == "error"
+    assert ui.status.text == "give the revision a message first"
+    assert "error: give the revision a message first" in text(ui.status.value)
+    assert scripts(workdir) == []
+    assert not ui.authoring.save.disabled  # the user can type one and save
+
+
+def test_an_engine_error_is_one_line_in_the_status_and_buttons_work_again(nb, workdir):
+    url, ui = start(nb, workdir)
+    nb.ok("%migrate revision --autogenerate -m 'create users'")  # written, not applied
+    nb.ok(WITH_EMAIL)
+    ui.authoring.message.value = "add email"
+    ui.authoring.autogenerate.click()
+    ui.authoring.save.click()
+    assert ui.status.kind == "error"
+    assert "is not at head: run %migrate upgrade heads" in ui.status.text
+    assert "\n" not in ui.status.text and "Traceback" not in ui.status.value
+    assert len(scripts(workdir)) == 1
+    assert not any(b.disabled for b in (ui.authoring.autogenerate, ui.refresh_button,
+                                        ui.upgrade.preview))
+
+
+# ------------------------------------------------------- upgrade / downgrade
+
+
+def test_preview_then_apply_upgrades_and_the_view_refreshes(nb, workdir):
+    url, ui = start(nb, workdir)
+    nb.ok("%migrate revision --autogenerate -m 'create users' --rev-id aaaa0001")
+    ui.refresh_button.click()
+    panel = ui.upgrade
+    assert "base (no revision applied)" in text(ui.header.value)
+    assert panel.target.value == "head"
+    assert panel.apply.disabled  # look before you leap: no plan, no Apply
+
+    panel.preview.click()
+    assert ui.status.kind == "ok", ui.status.text
+    assert "create_table" in text(panel.plan.value) and "users" in text(panel.plan.value)
+    assert version(url) == set()  # a preview changes nothing
+    assert not panel.apply.disabled and panel.confirm.layout.display == "none"
+
+    panel.apply.click()
+    assert ui.status.kind == "ok", ui.status.text
+    assert ui.status.text.startswith("upgraded default from base")
+    assert version(url) == {"aaaa0001"}
+    assert columns(url, "users") == {"id", "name"}
+    assert "is at aaaa0001 (create users)" in text(ui.header.value)
+    assert "up to date" in text(ui.header.value)
+    assert [r.split()[0] for r in marked_rows(ui.history.value)] == ["aaaa0001"]
+    assert '[current]' in ui.graph.value
+    assert (panel.progress.value, panel.progress.max) == (1, 1)
+    assert panel.apply.disabled  # the plan was used; a new Apply needs a new Preview
+
+
+def test_changing_the_target_drops_the_preview(nb, workdir):
+    url, ui = start(nb, workdir)
+    for rev, table in (("aaaa0001", "ta"), ("bbbb0002", "tb")):
+        nb.ok(table_revision(rev, table))
+    ui.refresh_button.click()
+    ui.upgrade.preview.click()
+    assert not ui.upgrade.apply.disabled
+    ui.upgrade.target.value = "+1"
+    assert ui.upgrade.apply.disabled and ui.upgrade.plan.value == ""
+    ui.upgrade.preview.click()
+    ui.upgrade.apply.click()
+    assert version(url) == {"aaaa0001"}  # +1, not head
+
+
+def test_a_destructive_downgrade_is_refused_until_confirmed(nb, workdir):
+    url, ui = start(nb, workdir)
+    nb.ok("%migrate revision --autogenerate -m 'create users' --rev-id aaaa0001")
+    nb.ok("%migrate upgrade head")
+    nb.ok(WITH_EMAIL)
+    nb.ok("%migrate revision --autogenerate -m 'add email' --rev-id bbbb0002")
+    nb.ok("%migrate upgrade head")
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO users (name, email) VALUES ('ada', 'ada@example.org')")
+    engine.dispose()
+    ui.refresh_button.click()
+
+    panel = ui.upgrade
+    panel.action.value = "downgrade"
+    assert panel.target.value == "-1"
+    panel.preview.click()
+    shown = text(panel.plan.value)
+    assert "would lose data: drop_column users.email" in shown
+    assert panel.confirm.layout.display == ""  # the confirmation is offered with the plan
+
+    panel.apply.click()  # not confirmed: the engine refuses and nothing changes
+    assert ui.status.kind == "error"
+    assert "\n" not in ui.status.text and "email" in ui.status.text
+    assert version(url) == {"bbbb0002"} and "email" in columns(url, "users")
+    assert panel.confirm.layout.display == "" and not panel.confirm.disabled
+
+    panel.confirm.click()
+    assert ui.status.kind == "ok", ui.status.text
+    assert version(url) == {"aaaa0001"} and columns(url, "users") == {"id", "name"}
+    assert panel.confirm.layout.display == "none"
+
+
+def test_progress_advances_per_revision_while_the_buttons_are_off(nb, workdir):
+    url, ui = start(nb, workdir)
+    revisions = (("aaaa0001", "ta"), ("bbbb0002", "tb"), ("cccc0003", "tc"))
+    for rev, table in revisions:
+        nb.ok(table_revision(rev, table))
+    ui.refresh_button.click()
+    panel = ui.upgrade
+    seen = []
+    panel.step.observe(lambda change: seen.append(
+        (change["new"], panel.progress.value, panel.progress.max,
+         [b.disabled for b in ui.buttons], ui.status.kind)), names="value")
+    panel.preview.click()
+    panel.apply.click()
+    assert version(url) == {"cccc0003"}
+    steps = [s for s in seen if "/" in s[0]]
+    assert [s[:3] for s in steps] == [
+        ("1/3: up aaaa0001 ta", 1, 3), ("2/3: up bbbb0002 tb", 2, 3),
+        ("3/3: up cccc0003 tc", 3, 3),
+    ]
+    assert all(all(disabled) and kind == "busy" for *_, disabled, kind in steps)
+    assert not ui.refresh_button.disabled and not panel.preview.disabled  # on again after
+    assert ui.session.on_progress is None  # the hook was the widget's only while it ran
+
+
+def test_a_failing_migration_shows_where_it_stopped(nb, workdir):
+    url, ui = start(nb, workdir)
+    nb.ok(table_revision("aaaa0001", "ta"))
+    nb.ok(table_revision("bbbb0002", "tb", "raise RuntimeError('boom')"))
+    ui.refresh_button.click()
+    ui.upgrade.preview.click()
+    ui.upgrade.apply.click()
+    assert ui.status.kind == "error"
+    assert "stopped at revision bbbb0002" in ui.status.text and "boom" in ui.status.text
+    assert version(url) == {"aaaa0001"} and "tb" not in tables(url)
+    assert ui.upgrade.progress.bar_style == "danger"
+    assert "is at aaaa0001" in text(ui.header.value)  # refreshed to where it stopped
+
+
+def test_the_target_chooser_offers_keywords_steps_revisions_and_tags(nb, workdir):
+    _, ui = start(nb, workdir)
+    for rev, table in (("aaaa0001", "ta"), ("bbbb0002", "tb")):
+        nb.ok(table_revision(rev, table))
+    nb.ok("%migrate upgrade aaaa0001")
+    nb.ok("%migrate tag v1 aaaa0001")
+    ui.refresh_button.click()
+    values = [v for _, v in ui.upgrade.target.options]
+    assert values == ["head", "heads", "+1", "+2", "bbbb0002", "aaaa0001", "v1"]
+    labels = dict((v, label) for label, v in ui.upgrade.target.options)
+    assert labels["aaaa0001"] == "aaaa0001: ta (current)"
+    ui.upgrade.action.value = "downgrade"
+    values = [v for _, v in ui.upgrade.target.options]
+    assert values == ["-1", "-2", "base", "bbbb0002", "aaaa0001", "v1"]
+    ui.upgrade.target.value = "base"
+    ui.upgrade.preview.click()
+    ui.upgrade.apply.click()
+    assert ui.status.kind == "ok", ui.status.text
+    assert "base (no revision applied)" in text(ui.header.value)
+
+
+# ------------------------------------------------------ header and history
+
+
+def test_history_marks_current_and_shows_branches_merges_and_tags(nb, workdir):
+    _, ui = start(nb, workdir)
+    nb.ok(table_revision("aaaa0001", "ta"))
+    nb.ok(table_revision("bbbb0002", "tb"))
+    nb.ok(table_revision("ffff0001", "tf", options="--head aaaa0001 --splice "
+                         "--branch-label feature"))
+    nb.ok("%migrate merge -m 'join' --rev-id mmmm0001")
+    nb.ok("%migrate upgrade bbbb0002")
+    nb.ok("%migrate tag v1 aaaa0001")
+    ui.refresh_button.click()
+    history = ui.history.value
+    assert [r.split()[0] for r in marked_rows(history)] == ["bbbb0002"]
+    rows = {row.split()[0]: row for row in
+            (text(r) for r in re.findall(r"<tr[^>]*>(.*?)</tr>", history)[1:])}
+    assert "head, merge" in rows["mmmm0001"]
+    assert "branch point" in rows["aaaa0001"] and "v1" in rows["aaaa0001"]
+    assert "feature" in rows["ffff0001"]
+    assert "heads: mmmm0001" in text(ui.header.value)
+    assert "2 revision(s) pending" in text(ui.header.value)
+    svg = ui.graph.value
+    assert "<svg" in svg and all(f'data-revision="{r}"' in svg
+                                 for r in ("aaaa0001", "bbbb0002", "ffff0001", "mmmm0001"))
+
+
+def test_the_database_selector_switches_what_the_view_shows(nb, workdir):
+    url, ui = start(nb, workdir)
+    nb.ok(table_revision("aaaa0001", "ta"))
+    nb.ok("%migrate upgrade head")
+    other = f"sqlite:///{workdir / 'other.db'}"
+    nb.ok(f"%migrate connect --name other {other}")
+    ui.refresh_button.click()
+    assert [v for _, v in ui.database.options] == ["default", "other"]
+    assert ui.database.value == "default"
+    assert "is at aaaa0001" in text(ui.header.value)
+
+    ui.database.value = "other"
+    assert ui.status.kind == "ok", ui.status.text
+    assert "other" in text(ui.header.value) and "base (no revision applied)" in text(
+        ui.header.value)
+    ui.upgrade.preview.click()
+    ui.upgrade.apply.click()
+    assert version(other) == {"aaaa0001"}
+    assert version(url) == {"aaaa0001"} and ui.status.text.startswith("upgraded other")
+
+
+@pytest.mark.server
+def test_urls_are_shown_with_the_password_masked(nb, workdir):
+    url, ui = start(nb, workdir)
+    server = sa.make_url(server_url("postgresql")).set(password="s3cret-pw")
+    nb.ns["pg_url"] = server.render_as_string(hide_password=False)
+    nb.ok("%migrate connect --name pg pg_url")  # the server trusts; the password is unused
+    ui.refresh_button.click()
+    ui.database.value = "pg"
+    labels = [label for label, _ in ui.database.options]
+    assert any(label.startswith("pg: postgresql+psycopg://postgres:***@") for label in labels)
+    assert "s3cret-pw" not in all_shown(ui)
+
+
+def test_without_a_migration_directory_the_status_says_what_to_do(nb, workdir):
+    ui = open_dashboard(nb)
+    assert ui.status.kind == "error"
+    assert ui.status.text.startswith("no migration directory yet: %migrate init")
+    nb.ok(MODEL_CELL)
+    nb.ok(f"%migrate init migrations --url sqlite:///{workdir / 'app.db'}")
+    ui.refresh_button.click()
+    assert ui.status.kind == "ok" and "no revisions applied" in text(ui.header.value)
