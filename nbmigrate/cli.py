@@ -43,6 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def in_terminal_words(text: str) -> str:
     """Hints name the notebook's ``%migrate``; in a terminal the command is ``nbmigrate``."""
+    text = text.replace(", or %config NbMigrate.confirm_destructive = False", "")
     return text.replace("%migrate ", "nbmigrate ")
 
 

@@ -98,6 +98,9 @@ def build_parser(prog: str = "%migrate", *, cli: bool = False) -> Parser:
     p.add_argument("--branch-label", metavar="L")
     p.add_argument("--depends-on", metavar="R")
     p.add_argument("--splice", action="store_true", help="allow --head to be a non-head")
+    p.add_argument("--rename", action="append", default=[], metavar="OLD=NEW",
+                   help="with --autogenerate: write a rename, keeping the data, where the "
+                   "model drops one column or table and adds another (table.old=new, old=new)")
     _metadata(p)
     _db(p)
 
@@ -120,6 +123,10 @@ def build_parser(prog: str = "%migrate", *, cli: bool = False) -> Parser:
                        help="an Alembic target" + (" (default: heads)" if default else ""))
         p.add_argument("--sql", action="store_true", help="print the SQL, change nothing "
                        "(Django: sqlmigrate; Liquibase: update-sql)")
+        p.add_argument("--dry-run", action="store_true", help="show the plan: each step's "
+                       "operations, SQL, rows and values affected, warnings; change nothing")
+        p.add_argument("--yes", action="store_true", help="go ahead even where data would be "
+                       "lost (dropped tables or columns, narrowed types)")
         _db(p)
 
     p = command("history", "revisions, newest first, as a table (Flyway: info; Django: "
@@ -162,6 +169,18 @@ def build_parser(prog: str = "%migrate", *, cli: bool = False) -> Parser:
     p.add_argument("-n", "--limit", type=int, default=200, metavar="N",
                    help="the newest N steps (default: 200)")
     _db(p)
+
+    p = command("lint", "warn about operations that lock or rewrite big tables, and safer "
+                "patterns (squawk, strong_migrations)", _lint)
+    p.add_argument("rev_range", nargs="?", metavar="RANGE",
+                   help="START:END (default: the revisions not yet applied)")
+    _db(p)
+
+    p = command("graph", "the revision graph: branches, merges, current revision, tags", _graph)
+    _db(p)
+
+    if not cli:
+        command("ui", "a dashboard to preview, apply and roll back revisions", _ui)
 
     p = command("merge", "write a merge revision joining heads", _merge)
     p.add_argument("revisions", nargs="*", metavar="REV", help="default: heads")
@@ -226,7 +245,7 @@ def _revision(s: Any, a: argparse.Namespace, cell: str | None) -> Any:
     body = cell if cell is not None and cell.strip() else None
     return s.revision(a.message, autogenerate=a.autogenerate, rev_id=a.rev_id, head=a.head,
                       splice=a.splice, branch_label=a.branch_label, depends_on=a.depends_on,
-                      body=body, db=a.db)
+                      body=body, renames=a.rename, db=a.db)
 
 
 def _diff(s: Any, a: argparse.Namespace, _: str | None) -> Any:
@@ -238,7 +257,23 @@ def _check(s: Any, a: argparse.Namespace, _: str | None) -> Any:
 
 
 def _move(s: Any, a: argparse.Namespace, _: str | None) -> Any:
-    return getattr(s, a.command)(a.target, sql=a.sql, db=a.db)
+    if a.sql and a.dry_run:
+        raise UsageProblem(f"{a.command}: give --sql or --dry-run, not both")
+    return getattr(s, a.command)(a.target, sql=a.sql, dry_run=a.dry_run, yes=a.yes, db=a.db)
+
+
+def _lint(s: Any, a: argparse.Namespace, _: str | None) -> Any:
+    return s.lint(a.rev_range, db=a.db)
+
+
+def _graph(s: Any, a: argparse.Namespace, _: str | None) -> Any:
+    return s.graph(db=a.db)
+
+
+def _ui(s: Any, a: argparse.Namespace, _: str | None) -> Any:
+    from .widgets import Dashboard
+
+    return Dashboard(s)
 
 
 def _history(s: Any, a: argparse.Namespace, _: str | None) -> Any:

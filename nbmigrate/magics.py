@@ -7,7 +7,7 @@ from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
-from traitlets import Unicode, observe
+from traitlets import Bool, Unicode, observe
 
 from .engine.errors import NbMigrateError
 from .grammar import HelpRequested, build_parser, parse, run, subparsers
@@ -23,6 +23,8 @@ class NbMigrate(Magics):
     ).tag(config=True)
     directory = Unicode("migrations", help="the directory `%migrate init` writes by default"
                         ).tag(config=True)
+    confirm_destructive = Bool(True, help="refuse an upgrade or downgrade that would lose data "
+                               "unless --yes is given").tag(config=True)
 
     def __init__(self, shell: Any, session: Any = None, **kwargs: Any) -> None:
         # set before traitlets applies %config values, which fire the observers below
@@ -38,6 +40,7 @@ class NbMigrate(Magics):
 
             self._session = Session(namespace=self.shell.user_ns, metadata=self.metadata or None)
             self._session.on_wait = print  # the wait for another kernel shows in the cell
+            self._session.confirm_destructive = self.confirm_destructive
         return self._session
 
     @property
@@ -51,6 +54,11 @@ class NbMigrate(Magics):
     def _directory_changed(self, change: dict) -> None:
         if self._parser is not None:
             subparsers(self._parser)["init"].set_defaults(directory=change["new"])
+
+    @observe("confirm_destructive")
+    def _confirm_changed(self, change: dict) -> None:
+        if self._session is not None:
+            self._session.confirm_destructive = change["new"]
 
     @observe("metadata")
     def _metadata_changed(self, change: dict) -> None:
@@ -75,7 +83,7 @@ class NbMigrate(Magics):
             result = run(self.session, args, cell)
         except NbMigrateError as exc:
             raise UsageError(str(exc)) from None
-        if args.command in ("history", "connections", "tags", "log", "status"):
+        if args.command in ("history", "connections", "tags", "log", "status", "lint"):
             return result.to_frame()
         return result
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from helpers import tables, version
+import sqlalchemy as sa
+from helpers import columns, tables, version
 
 from nbmigrate.grammar import build_parser, subparsers
 
@@ -33,6 +34,24 @@ def test_readme_notebook_session_runs_cell_by_cell(nb, workdir):
     assert "users" not in tables(url)
     assert len(list((workdir / "migrations" / "versions").glob("*.py"))) == 2
     assert first in results[3].stdout or first in str(results[3].result)
+
+
+def test_readme_look_before_you_leap_runs_as_it_says(nb, workdir):
+    cells = re.findall(r"```python\n(.*?)```", section("Look before you leap"), re.S)
+    results = [nb.run(cell) for cell in cells]
+    refused = [r for r in results if r.error is not None]
+    assert len(refused) == 1, [r.error for r in results]
+    assert "drop_column customers.phone (2 non-null value(s) dropped)" in refused[0].error_line
+    diff, plan = results[3].result, results[4].result
+    assert any("customers.email -> customers.email_address" in h for h in diff.hints)
+    assert [(o.kind, o.count) for o in plan.destructive] == [("drop_column", 2)]
+    url = f"sqlite:///{workdir / 'shop.db'}"
+    assert columns(url, "customers") == {"id", "email_address"}
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT email_address FROM customers").scalars().all() == [
+            "a@x.org", None]
+    engine.dispose()
 
 
 def test_readme_names_only_real_subcommands():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from alembic.operations.ops import ModifyTableOps
 from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
 
@@ -26,10 +27,15 @@ def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
     return not (type_ == "table" and name in NBMIGRATE_TABLES)
 
 
-def compare(connection: Connection, metadata: MetaData) -> tuple[list[Operation], str]:
-    """The operations that would bring the database to the model, and their Python code."""
+def compare(connection: Connection, metadata: MetaData
+            ) -> tuple[list[Operation], str, list[str], str]:
+    """What would bring the database to the model: the operations, their Python code,
+    possible renames, and their SQL for the connection's dialect."""
     from alembic.autogenerate import produce_migrations, render_python_code
     from alembic.migration import MigrationContext
+
+    from .recorder import render_sql
+    from .renames import hints
 
     batch = connection.dialect.name == "sqlite"
     context = MigrationContext.configure(
@@ -43,8 +49,13 @@ def compare(connection: Connection, metadata: MetaData) -> tuple[list[Operation]
     )
     script = produce_migrations(context, metadata)
     ops = operations(script.upgrade_ops.as_diffs())
-    code = render_python_code(script.upgrade_ops, render_as_batch=batch) if ops else ""
-    return ops, code
+    if not ops:
+        return ops, "", [], ""
+    code = render_python_code(script.upgrade_ops, render_as_batch=batch)
+    flat = [o for top in script.upgrade_ops.ops
+            for o in (top.ops if isinstance(top, ModifyTableOps) else [top])]
+    sql = "\n".join(render_sql(flat, connection.dialect))
+    return ops, code, hints(script.upgrade_ops), sql
 
 
 def operations(diffs: list[Any]) -> list[Operation]:

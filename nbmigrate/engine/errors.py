@@ -22,3 +22,9 @@ class UsageProblem(NbMigrateError):
     """The command line itself is wrong (unknown sub-command, missing argument)."""
 
     exit_code = 2
+
+
+class DestructiveChange(NbMigrateError):
+    """An upgrade or downgrade would lose data and was not confirmed; nothing changed."""
+
+    exit_code = 1

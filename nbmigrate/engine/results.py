@@ -340,6 +340,8 @@ class Diff(Result):
     code: str
     model: str
     database: str
+    hints: list[str] = field(default_factory=list)  # possible renames
+    sql: str = ""  # what the operations would run on the database's dialect
 
     columns = ("op", "table", "name", "detail", "destructive")
 
@@ -361,6 +363,9 @@ class Diff(Result):
             return f"model {self.model} and {self.database} match: no differences"
         return f"model {self.model} vs {self.database}: {len(self.operations)} difference(s)"
 
+    def note(self) -> str:
+        return "\n".join(self.hints)
+
     def summary(self, limit: int = 3) -> str:
         parts = [f"{o.op} {'.'.join(filter(None, (o.table, o.name)))}" for o in self.operations]
         more = f", and {len(parts) - limit} more" if len(parts) > limit else ""
@@ -374,6 +379,7 @@ class RevisionCreated(Result):
     revision: RevisionInfo
     operations: list[Operation] = field(default_factory=list)
     model: str | None = None
+    hints: list[str] = field(default_factory=list)  # possible renames written as drop + add
 
     columns = Diff.columns
 
@@ -390,7 +396,8 @@ class RevisionCreated(Result):
         return f"wrote revision {self.revision.revision} {self.revision.message!r}{ops}{model}"
 
     def note(self) -> str:
-        return f"{self.path}\nreview it, then: %migrate upgrade head"
+        lines = [self.path, *self.hints, "review it, then: %migrate upgrade head"]
+        return "\n".join(lines)
 
     @property
     def source(self) -> str:

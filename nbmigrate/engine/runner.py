@@ -12,7 +12,7 @@ from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Connection
 
 from .connections import Database, has_transactional_ddl
@@ -41,6 +41,43 @@ def run_env(
         config, script, fn=fn, **env_kw
     ):
         script.run_env()
+
+
+@contextmanager
+def statements_run(connection: Connection) -> Iterator[list[str]]:
+    """The SQL statements ``connection`` runs in the block, the version table's left out."""
+    ran: list[str] = []
+
+    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "alembic_version" not in statement:
+            ran.append(statement)
+
+    event.listen(connection, "before_cursor_execute", before)
+    try:
+        yield ran
+    finally:
+        event.remove(connection, "before_cursor_execute", before)
+
+
+def _short(statement: str, width: int = 70) -> str:
+    line = " ".join(statement.split())
+    return line if len(line) <= width else line[: width - 3] + "..."
+
+
+def failed_statement(exc: BaseException, ran: list[str]) -> str:
+    """" on <statement>" naming the SQL that failed, if a statement failed."""
+    statement = getattr(exc, "statement", None)
+    return f" on {_short(statement)}" if statement else ""
+
+
+def kept_statements(exc: BaseException, ran: list[str], transactional: bool) -> str:
+    """What the failed revision did before failing and the database kept (DDL that commits
+    as it goes, as on MySQL/MariaDB); "" where the whole revision rolled back."""
+    done = ran[:-1] if getattr(exc, "statement", None) and ran else ran
+    if transactional or not done:
+        return ""
+    return (f"; kept from the failed revision, as this database commits each DDL statement: "
+            f"{'; '.join(_short(s, 50) for s in done)}")
 
 
 @contextmanager

@@ -1,0 +1,86 @@
+"""The operations a revision script would run, read by calling it with ``op`` recording.
+
+``upgrade()`` or ``downgrade()`` runs with Alembic's ``op`` proxy bound to an
+Operations object whose ``invoke`` keeps each operation instead of running it, so a
+plan sees exactly what the script asks for (``batch_alter_table`` blocks included),
+not what Alembic's batch mode turns it into on SQLite.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import SimpleNamespace
+from typing import Any
+
+from alembic.operations import Operations
+from alembic.operations.base import BatchOperations
+from alembic.operations.ops import CreateTableOp, MigrateOperation
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy.engine import Connection, Dialect
+
+
+def record(migration_fn: Any, connection: Connection) -> tuple[list[MigrateOperation], str]:
+    """The operations ``migration_fn`` asks for, and why recording stopped early ("" if not).
+
+    Nothing runs through ``op``; a script that reads the database through
+    ``op.get_bind()`` does so on ``connection``, which the caller rolls back.
+    """
+    recorded: list[MigrateOperation] = []
+    context = MigrationContext.configure(connection)
+    ops = _recording(Operations(context), recorded)
+    ops.batch_alter_table = _batch(context, recorded)
+    ops._install_proxy()
+    try:
+        migration_fn()
+    except Exception as exc:  # noqa: BLE001 - a script can raise anything
+        return recorded, f"{type(exc).__name__}: {exc}".splitlines()[0]
+    finally:
+        ops._remove_proxy()
+    return recorded, ""
+
+
+def _recording(ops: Any, recorded: list[MigrateOperation], batch: bool = False) -> Any:
+    def invoke(operation: MigrateOperation) -> Any:
+        operation._nbmigrate_batch = batch  # type: ignore[attr-defined]
+        recorded.append(operation)
+        if isinstance(operation, CreateTableOp):  # scripts use the Table, e.g. for bulk_insert
+            return operation.to_table(ops.migration_context)
+        return None
+
+    ops.invoke = invoke
+    return ops
+
+
+def _batch(context: MigrationContext, recorded: list[MigrateOperation]) -> Any:
+    @contextmanager
+    def batch_alter_table(table_name: str, schema: str | None = None, **_: Any
+                          ) -> Iterator[BatchOperations]:
+        impl = SimpleNamespace(table_name=table_name, schema=schema)
+        yield _recording(BatchOperations(context, impl=impl), recorded, batch=True)
+
+    return batch_alter_table
+
+
+def render_sql(operations: list[MigrateOperation], dialect: Dialect) -> list[str]:
+    """Each operation's SQL for ``dialect``, as Alembic's offline mode writes it."""
+    out = io.StringIO()
+    context = MigrationContext.configure(
+        dialect=dialect, opts={"as_sql": True, "output_buffer": out, "literal_binds": True}
+    )
+    ops = Operations(context)
+    texts = []
+    for operation in operations:
+        out.seek(0)
+        out.truncate()
+        try:
+            ops.invoke(operation)
+            text = out.getvalue().strip()
+            if getattr(operation, "_nbmigrate_batch", False) and dialect.name == "sqlite":
+                text = "-- SQLite: batch mode copies the table to do this\n" + text
+            texts.append(text)
+        except Exception as exc:  # noqa: BLE001 - some operations have no offline form
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            texts.append(f"-- (no SQL preview for this operation: {reason})")
+    return texts

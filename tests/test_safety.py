@@ -1,0 +1,275 @@
+"""Look before you leap: plans with data impact, the destructive guard, renames, lint,
+and what a failure half-way reports, on SQLite, PostgreSQL and MariaDB."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import sqlalchemy as sa
+from helpers import columns, version
+
+USERS = '''%%migrate revision -m "users" --rev-id r1
+def upgrade():
+    op.create_table("users", sa.Column("id", sa.Integer, primary_key=True),
+                    sa.Column("email", sa.String(50)), sa.Column("name", sa.String(50)))
+
+def downgrade():
+    op.drop_table("users")
+'''
+
+DROP_EMAIL = '''%%migrate revision -m "drop email" --rev-id r2
+def upgrade():
+    with op.batch_alter_table("users") as batch_op:
+        batch_op.drop_column("email")
+
+def downgrade():
+    with op.batch_alter_table("users") as batch_op:
+        batch_op.add_column(sa.Column("email", sa.String(50)))
+'''
+
+TIGHTEN = '''%%migrate revision -m "tighten" --rev-id r2
+def upgrade():
+    with op.batch_alter_table("users") as batch_op:
+        batch_op.alter_column("email", type_=sa.String(5), existing_type=sa.String(50))
+        batch_op.alter_column("name", nullable=False, existing_type=sa.String(50))
+        batch_op.create_unique_constraint("uq_users_name", ["name"])
+
+def downgrade():
+    with op.batch_alter_table("users") as batch_op:
+        batch_op.drop_constraint("uq_users_name", type_="unique")
+        batch_op.alter_column("name", nullable=True, existing_type=sa.String(50))
+        batch_op.alter_column("email", type_=sa.String(50), existing_type=sa.String(5))
+'''
+
+ROWS = [("ann@x.org", "Ann"), ("bo@x", "Bo"), (None, "Bo"), ("cy@example.com", None),
+        (None, None)]
+
+
+def fill(url: str) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO users (email, name) VALUES (:e, :n)"),
+                     [{"e": e, "n": n} for e, n in ROWS])
+    engine.dispose()
+
+
+def count(url: str, sql: str = "SELECT count(*) FROM users") -> int:
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        n = conn.exec_driver_sql(sql).scalar()
+    engine.dispose()
+    return n
+
+
+def test_dropping_a_populated_column_shows_counts_refuses_and_applies_with_yes(nb, db_url):
+    nb.ok(f"%migrate init migrations --url {db_url}")
+    nb.ok(USERS)
+    nb.ok("%migrate upgrade head")
+    fill(db_url)
+    nb.ok(DROP_EMAIL)
+
+    plan = nb.ok("%migrate upgrade head --dry-run")
+    [lost] = plan.destructive
+    assert (lost.kind, lost.table, lost.name, lost.count) == ("drop_column", "users", "email", 3)
+    assert "3 non-null value(s)" in plan._repr_html_()
+    assert "DROP COLUMN email" in plan.sql
+    assert plan.to_frame()["destructive"].tolist() == [True]
+    assert version(db_url) == {"r1"} and "email" in columns(db_url, "users")
+
+    refused = nb.run("%migrate upgrade head")
+    line = refused.error_line
+    assert refused.error is not None and "\n" not in line and "Traceback" not in refused.shown
+    assert "drop_column users.email (3 non-null value(s) dropped)" in line
+    assert "--yes" in line and "confirm_destructive" in line
+    assert version(db_url) == {"r1"} and "email" in columns(db_url, "users")
+    assert count(db_url, "SELECT count(email) FROM users") == 3
+
+    done = nb.ok("%migrate upgrade head --yes")
+    assert [s.revision for s in done.steps] == ["r2"]
+    assert version(db_url) == {"r2"} and "email" not in columns(db_url, "users")
+    assert count(db_url) == 5
+
+    nb.ok("%migrate downgrade -1")  # adding the column back loses nothing: no question asked
+    assert version(db_url) == {"r1"}
+    refused = nb.run("%migrate downgrade base")  # would drop the table and its 5 rows
+    assert "drop_table users (5 row(s) dropped)" in refused.error_line
+    assert version(db_url) == {"r1"} and count(db_url) == 5
+    nb.ok("%config NbMigrate.confirm_destructive = False")
+    nb.ok("%migrate downgrade base")
+    assert version(db_url) == set()
+
+
+def test_counts_for_narrowed_types_not_null_and_unique_are_exact(nb, db_url):
+    nb.ok(f"%migrate init migrations --url {db_url}")
+    nb.ok(USERS)
+    nb.ok("%migrate upgrade head")
+    fill(db_url)
+    nb.ok(TIGHTEN)
+    plan = nb.ok("%migrate upgrade r2 --dry-run")
+    by_name = {(o.kind, o.name): o for o in plan.operations}
+    email = by_name["alter_column", "email"]
+    assert email.count == 2 and email.destructive  # "ann@x.org", "cy@example.com" > 5 chars
+    assert "2 value(s) do not fit" in email.impact
+    name = by_name["alter_column", "name"]
+    assert name.count == 2 and "2 NULL(s) fail NOT NULL" in name.impact
+    unique = by_name["create_unique_constraint", "uq_users_name"]
+    assert unique.count == 1 and "1 duplicated value" in unique.impact  # "Bo" twice
+    assert not unique.destructive  # it would fail, not lose data
+    assert version(db_url) == {"r1"}
+
+    refused = nb.run("%migrate upgrade head")
+    assert "2 value(s) do not fit" in refused.error_line
+    assert "2 NULL(s) fail NOT NULL" in refused.error_line
+    assert version(db_url) == {"r1"} and count(db_url) == 5
+
+    down = nb.ok("%migrate downgrade base --dry-run")
+    assert [(o.kind, o.count) for o in down.destructive] == [("drop_table", 5)]
+
+
+def test_a_plan_counts_nothing_for_tables_the_plan_itself_creates(nb, db_url):
+    nb.ok(f"%migrate init migrations --url {db_url}")
+    nb.ok(USERS)
+    nb.ok(DROP_EMAIL)
+    plan = nb.ok("%migrate upgrade head --dry-run")
+    assert [o.kind for o in plan.operations] == ["create_table", "drop_column"]
+    assert plan.destructive == [] and version(db_url) == set()
+    nb.ok("%migrate upgrade head")  # nothing to lose, so no --yes needed
+    assert version(db_url) == {"r2"}
+
+
+RENAME_MODEL = """
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import String
+
+class Base(DeclarativeBase):
+    pass
+
+class User(Base):
+    __tablename__ = "{table}"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    {column}: Mapped[str | None] = mapped_column(String(50))
+    name: Mapped[str | None] = mapped_column(String(50))
+"""
+
+
+def test_rename_hints_and_rename_keep_the_rows(nb, db_url):
+    nb.ok(RENAME_MODEL.format(table="users", column="email"))
+    nb.ok(f"%migrate init migrations --url {db_url}")
+    nb.ok("%migrate revision --autogenerate -m users")
+    nb.ok("%migrate upgrade head")
+    fill(db_url)
+
+    nb.ok(RENAME_MODEL.format(table="users", column="email_address"))
+    diff = nb.ok("%migrate diff")
+    assert any("possible rename: users.email -> users.email_address" in h for h in diff.hints)
+    assert "--rename users.email=email_address" in str(diff)
+    made = nb.ok("%migrate revision --autogenerate -m rename --rename users.email=email_address")
+    assert [(o.op, o.name) for o in made.operations] == [("rename_column", "email")]
+    assert "new_column_name='email_address'" in made.source
+    nb.ok("%migrate upgrade head")  # a rename loses nothing: no --yes
+    assert count(db_url, "SELECT count(email_address) FROM users") == 3
+    assert nb.ok("%migrate diff").empty
+
+    nb.ok(RENAME_MODEL.format(table="people", column="email_address"))
+    assert any("table users -> people" in h for h in nb.ok("%migrate diff").hints)
+    nb.ok("%migrate revision --autogenerate -m people --rename users=people")
+    nb.ok("%migrate upgrade head")
+    assert count(db_url, "SELECT count(*) FROM people") == 5
+    nb.ok("%migrate downgrade -2")  # both renames undone, still without losing a row
+    assert count(db_url, "SELECT count(email) FROM users") == 3
+
+
+def test_a_rename_that_does_not_match_writes_nothing(nb, workdir):
+    nb.ok(RENAME_MODEL.format(table="users", column="email"))
+    nb.ok("%migrate init migrations --url sqlite:///app.db")
+    before = sorted((workdir / "migrations" / "versions").glob("*.py"))
+    for spec, expected in [("users.mail=email", "does not drop column users.mail"),
+                           ("users.email", "use table.old_column=new_column"),
+                           ("a.b.c=d", "use table.old_column=new_column")]:
+        out = nb.run(f"%migrate revision --autogenerate -m x --rename {spec}")
+        assert expected in out.error_line and "\n" not in out.error_line, spec
+    assert sorted((workdir / "migrations" / "versions").glob("*.py")) == before
+
+
+LINTED = '''%%migrate revision -m "risky" --rev-id r2
+def upgrade():
+    op.create_index("ix_users_name", "users", ["name"])
+    op.add_column("users", sa.Column("age", sa.Integer, nullable=False))
+    op.alter_column("users", "email", type_=sa.String(200), existing_type=sa.String(50))
+
+def downgrade():
+    op.drop_column("users", "age")
+    op.drop_index("ix_users_name", "users")
+'''
+
+
+def test_lint_warns_per_dialect_with_a_safer_pattern(nb, db_url):
+    nb.ok(f"%migrate init migrations --url {db_url}")
+    nb.ok(USERS)
+    nb.ok("%migrate upgrade head")
+    nb.ok(LINTED)
+    report = nb.ok("%migrate lint")
+    warnings = dict(zip(report["operation"], report["warning"], strict=True))
+    assert "add it nullable, backfill it" in warnings["add_column"]
+    assert set(report["revision"]) == {"r2"}
+    if db_url.startswith("postgresql"):
+        assert "postgresql_concurrently=True" in warnings["create_index"]
+        assert "rewrites the table" in warnings["alter_column"]
+    if db_url.startswith("mysql"):
+        assert "commits each" in warnings["(revision)"]
+        assert "copies the table" in warnings["alter_column"]
+    # a whole range, created tables included: nothing to warn about in a new table
+    assert "r1" not in set(nb.ok("%migrate lint base:r1")["revision"])
+    assert version(db_url) == {"r1"}
+
+
+def test_the_command_line_has_the_same_guard(nb, workdir):
+    nb.ok("%migrate init migrations --url sqlite:///app.db")
+    nb.ok(USERS)
+    nb.ok("%migrate upgrade head")
+    fill("sqlite:///app.db")
+    nb.ok(DROP_EMAIL)
+    run = subprocess.run([sys.executable, "-m", "nbmigrate.cli", "upgrade", "head"],
+                         cwd=workdir, capture_output=True, text=True)
+    assert run.returncode == 1
+    assert run.stderr.count("\n") == 1 and "3 non-null value(s)" in run.stderr
+    assert "nbmigrate upgrade head --dry-run" in run.stderr and "%config" not in run.stderr
+    assert version("sqlite:///app.db") == {"r1"}
+    run = subprocess.run([sys.executable, "-m", "nbmigrate.cli", "upgrade", "head", "--yes"],
+                         cwd=workdir, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert version("sqlite:///app.db") == {"r2"}
+
+
+HALF_WAY = '''%%migrate revision -m "two steps" --rev-id r2
+def upgrade():
+    op.add_column("users", sa.Column("age", sa.Integer))
+    op.create_index("ix_users_email", "users", ["email"])
+    op.execute("UPDATE no_such_table SET x = 1")
+
+def downgrade():
+    op.drop_index("ix_users_email", "users")
+    op.drop_column("users", "age")
+'''
+
+
+def test_a_failure_half_way_names_the_statement_and_what_was_kept(nb, db_url):
+    nb.ok(f"%migrate init migrations --url {db_url}")
+    nb.ok(USERS)
+    nb.ok("%migrate upgrade head")
+    fill(db_url)
+    nb.ok(HALF_WAY)
+    out = nb.run("%migrate upgrade head")
+    line = out.error_line
+    assert "\n" not in line and "Traceback" not in out.shown
+    assert "stopped at revision r2 ('two steps') on UPDATE no_such_table SET x = 1" in line
+    assert "is now at r1" in line and version(db_url) == {"r1"}
+    assert count(db_url) == 5
+    if db_url.startswith("mysql"):  # DDL committed as it went: say what stayed
+        assert "kept from the failed revision" in line
+        assert "ADD COLUMN age" in line and "CREATE INDEX ix_users_email" in line
+        assert "age" in columns(db_url, "users")
+    else:  # rolled back whole
+        assert "kept from" not in line
+        assert "age" not in columns(db_url, "users")
