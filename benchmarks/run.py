@@ -246,6 +246,93 @@ def _autogenerate_on(tmp: Path, dialect: str, url: str, model: sa.MetaData,
     ]
 
 
+BIG_SCRIPT = '''"""{message}
+
+Revision ID: {rev}
+"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = {rev!r}
+down_revision = {down!r}
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    {upgrade}
+
+
+def downgrade():
+    {downgrade}
+'''
+CREATE_BIG = ('op.create_table("big", sa.Column("id", sa.Integer, primary_key=True), '
+              'sa.Column("payload", sa.String(20)), sa.Column("note", sa.String(20)))')
+DROP_NOTE = ('with op.batch_alter_table("big") as batch_op:\n'
+             '        batch_op.drop_column("note")')
+ADD_NOTE = ('with op.batch_alter_table("big") as batch_op:\n'
+            '        batch_op.add_column(sa.Column("note", sa.String(20)))')
+
+
+def preview(tmp: Path, rows: int, runs: int, postgres: bool) -> list[Row]:
+    """4. --dry-run of a drop-column revision on a big table vs plain counts."""
+    targets = [("sqlite", f"sqlite:///{tmp / 'big.sqlite'}")]
+    if postgres:
+        targets.append(("postgresql", POSTGRES))
+    return [row for dialect, url in targets
+            for row in _preview_on(tmp, dialect, url, rows, runs)]
+
+
+def _preview_on(tmp: Path, dialect: str, url: str, rows: int, runs: int) -> list[Row]:
+    from nbmigrate.engine import Session
+
+    if dialect == "postgresql":
+        empty_database(url)
+    where = tmp / f"preview-{dialect}"
+    where.mkdir()
+    ini = revision_project(where, url, 0)
+    versions = ini.parent / "migrations" / "versions"
+    (versions / "r1_big.py").write_text(BIG_SCRIPT.format(
+        message="big", rev="r1", down=None, upgrade=CREATE_BIG, downgrade='op.drop_table("big")'))
+    (versions / "r2_drop_note.py").write_text(BIG_SCRIPT.format(
+        message="drop note", rev="r2", down="r1", upgrade=DROP_NOTE, downgrade=ADD_NOTE))
+    session = Session(ini, url=url)
+    session.upgrade("r1")
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        if dialect == "postgresql":
+            conn.exec_driver_sql(
+                "INSERT INTO big SELECT x, 'payload', CASE WHEN x % 2 = 1 THEN 'n' END "
+                f"FROM generate_series(1, {rows}) AS x")
+        else:
+            conn.exec_driver_sql(
+                f"WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < {rows})"
+                " INSERT INTO big SELECT x, 'payload', CASE WHEN x % 2 = 1 THEN 'n' END FROM c")
+
+    def count(sql: str) -> Callable[[], object]:
+        def run() -> None:
+            with engine.connect() as conn:
+                conn.exec_driver_sql(sql).scalar()
+        return run
+
+    plan = session.upgrade("head", dry_run=True)
+    counted = plan.destructive[0].count if plan.destructive else None
+    ours = median_time(lambda: session.upgrade("head", dry_run=True), runs)
+    rows_floor = median_time(count("SELECT count(*) FROM big"), runs)
+    values_floor = median_time(count("SELECT count(note) FROM big"), runs)
+    engine.dispose()
+    if dialect == "postgresql":
+        empty_database(url)
+    label = f"4. preview, drop a column of {rows:,} rows ({dialect})"
+    return [
+        Row(label, "%migrate upgrade --dry-run", ours, "SELECT count(note)", ours / values_floor,
+            f"counted {counted:,} non-null values (expected {(rows + 1) // 2:,})"),
+        Row(label, "SELECT count(note) (floor)", values_floor, "SELECT count(*)",
+            values_floor / rows_floor),
+        Row(label, "SELECT count(*)", rows_floor),
+    ]
+
+
 def startup(runs: int) -> list[Row]:
     """5. %load_ext nbmigrate in a running kernel, and what it imports."""
     code = (
@@ -298,10 +385,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-postgres", action="store_true",
                         help="skip the PostgreSQL cases")
     args = parser.parse_args(argv)
-    revisions, tables, runs = (40, 120, 2) if args.quick else (500, 1000, 5)
+    revisions, tables, big, runs = ((40, 120, 20_000, 2) if args.quick
+                                    else (500, 1000, 1_000_000, 5))
     postgres = not args.no_postgres and server_available(POSTGRES)
     print(f"machine: {machine()}")
-    print(f"sizes: {revisions} revisions, {tables} tables, median of {runs} runs"
+    print(f"sizes: {revisions} revisions, {tables} tables, {big:,} rows, median of {runs} runs"
           f"{'' if postgres else '; PostgreSQL not reachable: its cases skipped'}\n")
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="nbmigrate-bench-") as tmp:
@@ -310,13 +398,13 @@ def main(argv: list[str] | None = None) -> int:
             lambda: read_commands(root, revisions, runs),
             lambda: upgrades(root, revisions, runs, postgres),
             lambda: autogenerate(root, tables, runs, postgres),
+            lambda: preview(root, big, runs, postgres),
             lambda: startup(runs + 1),
         ):
             new = scenario()
             rows += new
             print(report(new).split("\n", 2)[2])
             sys.stdout.flush()
-    rows.append(Row("4. preview on 1,000,000 rows", "waits for --dry-run (issue 4)", 0.0))
     print("\n" + report(rows))
     return 0
 

@@ -28,13 +28,12 @@ def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
 
 
 def compare(connection: Connection, metadata: MetaData
-            ) -> tuple[list[Operation], str, list[str], str]:
-    """What would bring the database to the model: the operations, their Python code,
-    possible renames, and their SQL for the connection's dialect."""
+            ) -> tuple[list[Operation], str, list[str], list[Any]]:
+    """What would bring the database to the model: the operations as rows, their Python
+    code, possible renames, and Alembic's operations (to render as SQL)."""
     from alembic.autogenerate import produce_migrations, render_python_code
     from alembic.migration import MigrationContext
 
-    from .recorder import render_sql
     from .renames import hints
 
     batch = connection.dialect.name == "sqlite"
@@ -54,8 +53,7 @@ def compare(connection: Connection, metadata: MetaData
     code = render_python_code(script.upgrade_ops, render_as_batch=batch)
     flat = [o for top in script.upgrade_ops.ops
             for o in (top.ops if isinstance(top, ModifyTableOps) else [top])]
-    sql = "\n".join(render_sql(flat, connection.dialect))
-    return ops, code, hints(script.upgrade_ops), sql
+    return ops, code, hints(script.upgrade_ops), flat
 
 
 def operations(diffs: list[Any]) -> list[Operation]:

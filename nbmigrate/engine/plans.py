@@ -15,7 +15,7 @@ from ..display.tables import html_block
 from .connections import short_error
 from .impact import Impact, LiveSchema, assess
 from .lint import lint, non_transactional
-from .recorder import record, render_sql
+from .recorder import Recorder, render_sql
 from .results import Result, heads_text
 
 LOSSY = (ops.DropTableOp, ops.DropColumnOp)  # lose data unless proven empty
@@ -169,11 +169,12 @@ def build_plan(action: str, database: str, target: str, current: tuple[str, ...]
     plan = Plan(action, database, target, current)
     live = LiveSchema(connection)
     dialect = connection.dialect
+    recorder = Recorder(connection)
     for step in steps:
         revision = getattr(step, "revision", None)
         if revision is None:
             continue  # a stamp step runs no script
-        recorded, note = record(step.migration_fn, connection)
+        recorded, note = recorder.record(step.migration_fn)
         texts = render_sql(recorded, dialect) if with_sql else [""] * len(recorded)
         planned = []
         for operation, sql in zip(recorded, texts, strict=True):

@@ -21,24 +21,30 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection, Dialect
 
 
-def record(migration_fn: Any, connection: Connection) -> tuple[list[MigrateOperation], str]:
-    """The operations ``migration_fn`` asks for, and why recording stopped early ("" if not).
+class Recorder:
+    """Reads revision scripts' operations on one connection (one set-up for many scripts)."""
 
-    Nothing runs through ``op``; a script that reads the database through
-    ``op.get_bind()`` does so on ``connection``, which the caller rolls back.
-    """
-    recorded: list[MigrateOperation] = []
-    context = MigrationContext.configure(connection)
-    ops = _recording(Operations(context), recorded)
-    ops.batch_alter_table = _batch(context, recorded)
-    ops._install_proxy()
-    try:
-        migration_fn()
-    except Exception as exc:  # noqa: BLE001 - a script can raise anything
-        return recorded, f"{type(exc).__name__}: {exc}".splitlines()[0]
-    finally:
-        ops._remove_proxy()
-    return recorded, ""
+    def __init__(self, connection: Connection) -> None:
+        self.recorded: list[MigrateOperation] = []
+        context = MigrationContext.configure(connection)
+        self.ops = _recording(Operations(context), self.recorded)
+        self.ops.batch_alter_table = _batch(context, self.recorded)
+
+    def record(self, migration_fn: Any) -> tuple[list[MigrateOperation], str]:
+        """The operations ``migration_fn`` asks for, and why reading stopped early ("" if not).
+
+        Nothing runs through ``op``; a script that reads the database through
+        ``op.get_bind()`` does so on the connection, which the caller rolls back.
+        """
+        self.recorded.clear()
+        self.ops._install_proxy()
+        try:
+            migration_fn()
+        except Exception as exc:  # noqa: BLE001 - a script can raise anything
+            return list(self.recorded), f"{type(exc).__name__}: {exc}".splitlines()[0]
+        finally:
+            self.ops._remove_proxy()
+        return list(self.recorded), ""
 
 
 def _recording(ops: Any, recorded: list[MigrateOperation], batch: bool = False) -> Any:

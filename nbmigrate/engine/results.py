@@ -341,7 +341,17 @@ class Diff(Result):
     model: str
     database: str
     hints: list[str] = field(default_factory=list)  # possible renames
-    sql: str = ""  # what the operations would run on the database's dialect
+    migration_ops: list[Any] = field(default_factory=list)  # Alembic's, to render as SQL
+    dialect: Any = None
+
+    @property
+    def sql(self) -> str:
+        """What the operations would run on the database's dialect (rendered on demand)."""
+        from .recorder import render_sql
+
+        if not self.migration_ops or self.dialect is None:
+            return ""
+        return "\n".join(render_sql(self.migration_ops, self.dialect))
 
     columns = ("op", "table", "name", "detail", "destructive")
 

@@ -289,8 +289,9 @@ class Session:
         metadata, label = self.metadata()
         database = self._database(db)
         with database.connect() as conn:
-            ops, code, hints, sql = autogen.compare(conn, metadata)
-        return Diff(ops, code, label, database.name, hints, sql)
+            ops, code, hints, migration_ops = autogen.compare(conn, metadata)
+            dialect = conn.dialect
+        return Diff(ops, code, label, database.name, hints, migration_ops, dialect)
 
     @user_errors
     def check(self, *, db: str | None = None) -> Diff:
