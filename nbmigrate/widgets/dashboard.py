@@ -15,6 +15,8 @@ from .status import StatusLine, Worker
 from .upgrade import UpgradePanel
 
 TABS = ("History", "Graph", "New revision", "Upgrade / downgrade")
+# tab titles in full (ipywidgets cuts them at 144px); the style applies to this widget only
+STYLE = "<style>.nbm-dashboard .lm-TabBar-tab{flex:0 1 auto !important;min-width:110px}</style>"
 
 
 class Dashboard(w.VBox):
@@ -44,7 +46,8 @@ class Dashboard(w.VBox):
             lambda _: self._filling or self.worker.run("reading the database", self._switched),
             names="value")
         super().__init__([
-            w.HBox([self.database, self.refresh_button]), self.header, self.status, self.tabs,
+            w.HTML(STYLE), w.HBox([self.database, self.refresh_button]), self.header,
+            self.status, self.tabs,
         ])
         self.add_class("nbm-dashboard")
         self.worker.run("reading", self._reload)

@@ -38,7 +38,8 @@ class UpgradePanel(w.VBox):
         self.planned: tuple[str, str, str | None, Any] | None = None  # action, target, db, plan
         self.choices: tuple[History, TagList] | None = None
         self.action = w.ToggleButtons(options=["upgrade", "downgrade"], value="upgrade",
-                                      style={"button_width": "90px"})
+                                      style={"button_width": "100px"},
+                                      layout=w.Layout(width="auto", flex="0 0 auto"))
         self.target = w.Dropdown(description="Target", layout=w.Layout(width="360px"))
         self.preview = w.Button(description="Preview", icon="search",
                                 tooltip="the plan: operations, data impact, warnings, SQL")
