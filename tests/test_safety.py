@@ -273,3 +273,30 @@ def test_a_failure_half_way_names_the_statement_and_what_was_kept(nb, db_url):
     else:  # rolled back whole
         assert "kept from" not in line
         assert "age" not in columns(db_url, "users")
+
+
+BACKFILL = '''%%migrate revision -m "name required" --rev-id r2
+def upgrade():
+    op.execute("UPDATE users SET name = 'unknown' WHERE name IS NULL")
+    with op.batch_alter_table("users") as batch_op:
+        batch_op.alter_column("name", nullable=False, existing_type=sa.String(50))
+
+def downgrade():
+    with op.batch_alter_table("users") as batch_op:
+        batch_op.alter_column("name", nullable=True, existing_type=sa.String(50))
+'''
+
+
+def test_a_backfill_before_not_null_is_counted_but_not_refused(nb, db_url):
+    nb.ok(f"%migrate init migrations --url {db_url}")
+    nb.ok(USERS)
+    nb.ok("%migrate upgrade head")
+    fill(db_url)
+    nb.ok(BACKFILL)
+    plan = nb.ok("%migrate upgrade head --dry-run")
+    alter = next(o for o in plan.operations if o.kind == "alter_column")
+    assert alter.count == 2 and not alter.destructive
+    assert "counted before the data migration that writes users first" in alter.impact
+    nb.ok("%migrate upgrade head")
+    assert version(db_url) == {"r2"}
+    assert count(db_url, "SELECT count(*) FROM users WHERE name = 'unknown'") == 2

@@ -7,6 +7,7 @@ creates hold no data yet and are not counted.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +36,7 @@ class LiveSchema:
         self._columns: dict[tuple, dict[str, Any] | None] = {}
         self.new: set[tuple] = set()  # (schema, table) or (schema, table, column) made by the plan
         self._tables: dict[tuple, str] = {}  # (schema, name in the plan) -> name in the database
+        self._writes: list[str] = []  # SQL run by earlier steps (data migrations), lower case
         self._cols: dict[tuple, str] = {}  # (schema, db table, name in the plan) -> db name
 
     def resolve(self, schema: str | None, table: str, column: str | None = None
@@ -72,10 +74,19 @@ class LiveSchema:
     def count(self, query: Any) -> int:
         return int(self.connection.execute(query).scalar() or 0)
 
+    def written_before(self, table: str) -> bool:
+        """Whether an earlier statement of the plan (a data migration) may change ``table``."""
+        word = re.compile(rf"\b{re.escape(table.lower())}\b")
+        return any(word.search(sql) for sql in self._writes)
+
     def after(self, operation: Any) -> None:
-        """Note what ``operation`` creates, so later steps do not count it as existing data."""
+        """Note what ``operation`` creates or writes, for the operations after it."""
         schema = getattr(operation, "schema", None)
-        if isinstance(operation, ops.CreateTableOp):
+        if isinstance(operation, ops.ExecuteSQLOp):
+            self._writes.append(str(operation.sqltext).lower())
+        elif isinstance(operation, ops.BulkInsertOp):
+            self._writes.append(operation.table.name.lower())
+        elif isinstance(operation, ops.CreateTableOp):
             self.new.add((schema, operation.table_name))
         elif isinstance(operation, ops.AddColumnOp):
             self.new.add((schema, operation.table_name, operation.column.name))
@@ -149,6 +160,9 @@ def _alter(operation: ops.AlterColumnOp, live: LiveSchema) -> Impact:
             lost += bad
             if bad:
                 notes.append(f"{bad} value(s) do not fit {change}")
+    if lost and live.written_before(table):  # e.g. UPDATE ... SET col = ... before NOT NULL
+        notes.append(f"counted before the data migration that writes {table} first")
+        return Impact(False, lost, "; ".join(notes))
     return Impact(lost > 0, lost if lost or operation.modify_nullable is False
                   or operation.modify_type is not None else None, "; ".join(notes))
 

@@ -150,6 +150,9 @@ def name_of(operation: Any) -> str:
         return operation.column.name
     if isinstance(operation, ops.RenameTableOp):
         return f"-> {operation.new_table_name}"
+    if isinstance(operation, ops.ExecuteSQLOp):
+        sql = " ".join(str(operation.sqltext).split())
+        return sql if len(sql) <= 50 else sql[:47] + "..."
     for attr in ("column_name", "index_name", "constraint_name"):
         value = getattr(operation, attr, None)
         if value:
