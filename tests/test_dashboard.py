@@ -345,3 +345,19 @@ def test_without_a_migration_directory_the_status_says_what_to_do(nb, workdir):
     nb.ok(f"%migrate init migrations --url sqlite:///{workdir / 'app.db'}")
     ui.refresh_button.click()
     assert ui.status.kind == "ok" and "no revisions applied" in text(ui.header.value)
+
+
+def test_the_preview_shows_lint_warnings(nb, workdir):
+    url, ui = start(nb, workdir)
+    nb.ok(table_revision("aaaa0001", "ta"))
+    nb.ok(table_revision("bbbb0002", "tb",
+                         "op.add_column('ta', sa.Column('n', sa.Integer, nullable=False))"))
+    nb.ok("%migrate upgrade aaaa0001")
+    ui.refresh_button.click()
+    ui.upgrade.preview.click()
+    warnings = re.findall(r"<div class=nbm-warning[^>]*>(.*?)</div>", ui.upgrade.plan.value)
+    assert [text(w) for w in warnings] == [
+        "⚠ bbbb0002: add_column ta.n: a NOT NULL column without a server default fails on a "
+        "table with rows: add it nullable, backfill it, then make it NOT NULL"
+    ]
+    assert version(url) == {"aaaa0001"}
