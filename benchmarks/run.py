@@ -302,7 +302,7 @@ def _preview_on(tmp: Path, dialect: str, url: str, rows: int, runs: int) -> list
     with engine.begin() as conn:
         if dialect == "postgresql":
             conn.exec_driver_sql(
-                "INSERT INTO big SELECT x, 'payload', CASE WHEN x % 2 = 1 THEN 'n' END "
+                "INSERT INTO big SELECT x, 'payload', CASE WHEN mod(x, 2) = 1 THEN 'n' END "
                 f"FROM generate_series(1, {rows}) AS x")
         else:
             conn.exec_driver_sql(
