@@ -54,6 +54,23 @@ def test_readme_look_before_you_leap_runs_as_it_says(nb, workdir):
     engine.dispose()
 
 
+def test_readme_dashboard_cells_show_the_dashboard_and_the_graph(nb, workdir, model_cell):
+    nb.ok(model_cell)
+    nb.ok("%migrate init migrations --url sqlite:///app.db")
+    made = nb.ok("%migrate revision --autogenerate -m users")
+    nb.ok("%migrate upgrade head")
+    cells = re.findall(r"```python\n(.*?)```", section("The dashboard"), re.S)
+    results = [nb.run(cell) for cell in cells]
+    assert all(r.error is None for r in results), [r.error for r in results]
+    from nbmigrate.widgets import Dashboard
+
+    assert isinstance(nb.ns["ui"], Dashboard)
+    assert made.revision.revision in nb.ns["ui"].header.value
+    graph = results[1].result
+    assert "<svg" in graph._repr_html_() and made.revision.revision in str(graph)
+    assert (README.parent / "docs" / "dashboard.png").stat().st_size > 10_000
+
+
 def test_readme_names_only_real_subcommands():
     known = set(subparsers(build_parser()))
     named = set(re.findall(r"%%?migrate ([a-z]+)", README.read_text(encoding="utf-8")))

@@ -19,8 +19,7 @@ def plan_html(plan: Any) -> str:
     """The plan, with what it would lose in red and the lint warnings above it."""
     parts = []
     if plan.destructive:
-        lost = "; ".join(f"{o.kind} {'.'.join(filter(None, (o.table, o.name)))} ({o.impact})"
-                         for o in plan.destructive)
+        lost = plan.loss()
         parts.append(f"<div class=nbm-danger style='{DANGER}'>&#9888; would lose data: "
                      f"{html.escape(lost)}</div>")
     for warning in plan.warnings:
