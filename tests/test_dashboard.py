@@ -101,6 +101,22 @@ def test_autogenerate_previews_discard_writes_nothing_save_writes_the_script(nb,
     assert version(url) == set()  # saving writes a script; it applies nothing
 
 
+def test_save_writes_nothing_when_the_model_changed_since_the_preview(nb, workdir):
+    url, ui = start(nb, workdir)
+    ui.authoring.message.value = "create users"
+    ui.authoring.autogenerate.click()
+    nb.ok(WITH_EMAIL)  # the model cell is re-run after the preview
+    ui.authoring.save.click()
+    assert ui.status.kind == "error"
+    assert "changed since the preview: nothing written" in ui.status.text
+    assert scripts(workdir) == []
+    ui.authoring.autogenerate.click()  # a new preview, with the email column, saves
+    ui.authoring.save.click()
+    assert ui.status.kind == "ok", ui.status.text
+    [written] = scripts(workdir)
+    assert "email" in written.read_text()
+
+
 def test_a_destructive_operation_is_flagged_in_the_preview(nb, workdir):
     url, ui = start(nb, workdir)
     nb.ok("%migrate revision --autogenerate -m 'create users'")

@@ -85,7 +85,10 @@ class NewRevisionPanel(w.VBox):
         message = self.message.value.strip()
         if not message:
             raise NbMigrateError("give the revision a message first")
-        created = self.owner.session.revision(message, autogenerate=True, db=self.owner.db)
+        if self.diff is None:
+            raise NbMigrateError("Autogenerate first: Save writes what the preview shows")
+        created = self.owner.session.revision(message, autogenerate=True, db=self.owner.db,
+                                              matching=self.diff.operations)
         self.clear()
         self.message.value = ""
         self.owner.refresh()
