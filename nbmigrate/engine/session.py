@@ -7,9 +7,7 @@ import functools
 import io
 import os
 import re
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,18 +19,17 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import audit, autogen
+from .applying import move
 from .connections import (
     DEFAULT,
     Database,
     Databases,
     engine_from_value,
-    has_transactional_ddl,
     make_engine,
     parse_url,
     short_error,
 )
-from .errors import DestructiveChange, NbMigrateError
-from .locks import migration_lock
+from .errors import NbMigrateError
 from .metadata import resolve_metadata
 from .plans import LintReport, Plan, build_plan
 from .project import Project, attach_project, find_project, init_project
@@ -66,11 +63,7 @@ from .revision_body import check_body, write_body
 from .runner import (
     Environment,
     current_heads,
-    failed_statement,
-    kept_statements,
     preserve_logging,
-    run_env,
-    statements_run,
 )
 from .secrets import redact
 from .tags import check_name, load_tags, resolve_tag, save_tags
@@ -438,153 +431,27 @@ class Session:
         would lose data is refused (DestructiveChange) unless ``yes`` or
         ``confirm_destructive`` is off.
         """
-        return self._move("upgrade", target, sql=sql, dry_run=dry_run, yes=yes, db=db)
+        return move(self, "upgrade", target, sql=sql, dry_run=dry_run, yes=yes, db=db)
 
     @user_errors
     def downgrade(self, target: str, *, sql: bool = False, dry_run: bool = False,
                   yes: bool = False, db: str | None = None) -> ApplyResult | SqlScript | Plan:
         """Revert revisions down to ``target``; ``sql``, ``dry_run`` and ``yes`` as for upgrade."""
-        return self._move("downgrade", target, sql=sql, dry_run=dry_run, yes=yes, db=db)
+        return move(self, "downgrade", target, sql=sql, dry_run=dry_run, yes=yes, db=db)
 
     @user_errors
     def plan(self, action: str, target: str, *, db: str | None = None) -> Plan:
         """What ``upgrade`` or ``downgrade`` to ``target`` would do, with data impact."""
         if action not in ("upgrade", "downgrade"):
             raise NbMigrateError(f"a plan is for upgrade or downgrade, not {action!r}")
-        return self._move(action, target, sql=False, dry_run=True, yes=False, db=db)
+        return move(self, action, target, sql=False, dry_run=True, yes=False, db=db)
 
     @user_errors
     def stamp(self, revisions: str | Sequence[str], *, sql: bool = False, purge: bool = False,
               db: str | None = None) -> ApplyResult | SqlScript:
         """Record ``revisions`` in the version table without running any migration."""
         targets = [revisions] if isinstance(revisions, str) else list(revisions)
-        return self._move("stamp", tuple(targets), sql=sql, db=db, purge=purge)
-
-    def _move(self, action: str, target: Any, *, sql: bool, db: str | None,
-              dry_run: bool = False, yes: bool = False, purge: bool = False
-              ) -> ApplyResult | SqlScript | Plan:
-        script = self.project.script
-        database = self._database(db)
-        display_target = ", ".join(target) if isinstance(target, tuple) else target
-        target = self._resolve_tags(target)
-        start = None
-        if isinstance(target, tuple) and sql and any(":" in t for t in target):
-            starts = {t.split(":", 1)[0] for t in target if ":" in t}
-            if len(starts) > 1:
-                raise NbMigrateError("stamp --sql takes one starting revision (FROM:TO)")
-            start = starts.pop()
-            target = tuple(t.split(":", 1)[-1] for t in target)
-        elif isinstance(target, str) and ":" in target:
-            if not sql:
-                raise NbMigrateError(
-                    f"a range ({target}) only works with --sql; give one target to {action}"
-                )
-            start, target = target.split(":", 1)
-        elif sql and start is None:
-            with database.connect() as conn:
-                heads = current_heads(conn)
-            if len(heads) > 1:
-                raise NbMigrateError(
-                    f"{database.name} is at several heads ({heads_text(heads)}): "
-                    f"give the start as a range, FROM:{display_target.replace(', ', ' FROM:')}"
-                )
-            start = heads[0] if heads else None
-        if not sql:
-            _resolve(script, target, action)
-
-        def steps(rev: Any, _context: Any = None) -> list:
-            try:
-                if action == "upgrade":
-                    return script._upgrade_revs(target, rev)
-                if action == "downgrade":
-                    return script._downgrade_revs(target, rev)
-                return script._stamp_revs(target, rev)
-            except (RevisionError, CommandError) as exc:
-                raise NbMigrateError(f"{action} {display_target}: {exc}") from None
-            except AssertionError:  # Alembic's check that a relative step stays in range
-                raise NbMigrateError(
-                    f"{action} {display_target}: out of range from {heads_text(tuple(rev))}"
-                ) from None
-
-        env_kw = {"as_sql": sql, "starting_rev": start, "destination_rev": target}
-        if action == "stamp":
-            env_kw["purge"] = purge
-        if sql:
-            buffer = io.StringIO()
-            with self._environment(database, output_buffer=buffer) as config:
-                run_env(config, script, steps, guard_logging=self._foreign(), **env_kw)
-            return SqlScript(action, database.dialect, buffer.getvalue().strip())
-        if dry_run:
-            with database.connect() as conn:
-                current = current_heads(conn)
-                try:
-                    return build_plan(action, database.name, display_target, current,
-                                      steps(current), conn)
-                finally:
-                    conn.rollback()  # whatever a script did through op.get_bind()
-        guard = action != "stamp" and self.confirm_destructive and not yes
-        return self._apply(action, display_target, database, steps, env_kw, guard=guard)
-
-    def _apply(self, action: str, target: str, database: Database,
-               steps: Callable[..., list], env_kw: dict[str, Any], *, guard: bool
-               ) -> ApplyResult:
-        script = self.project.script
-        done: list[Step] = []
-        planned: list[Any] = []
-        clock = [time.perf_counter()]
-
-        def plan(rev: Any, context: Any) -> list:
-            chosen = steps(rev, context)
-            planned.extend(chosen)
-            clock[0] = time.perf_counter()
-            return chosen
-
-        def applied(ctx: Any, step: Any, heads: Any, run_args: Any) -> None:
-            now = time.perf_counter()
-            rev = step.up_revision
-            direction = "stamp" if step.is_stamp else ("up" if step.is_upgrade else "down")
-            seconds = now - clock[0]
-            done.append(Step(step.up_revision_id or "", rev.doc if rev else "", direction,
-                             seconds, audit.utcnow() - timedelta(seconds=seconds),
-                             ",".join(step.source_revision_ids),
-                             ",".join(step.destination_revision_ids)))
-            clock[0] = now
-            ran.clear()  # statements of the step in progress only
-            if self.on_progress is not None:
-                self.on_progress(done[-1], len(done), len(planned))
-
-        started = time.perf_counter()
-        with database.connect() as conn, migration_lock(
-            conn, timeout=self.lock_timeout, on_wait=self.on_wait
-        ) as waited, statements_run(conn) as ran:
-            audit.ensure_log(conn)
-            before = current_heads(conn)  # read under the lock: what others did is counted
-            if guard:
-                self._refuse_data_loss(action, target, database, conn, steps(before))
-            ran.clear()  # the lock's, the log's and the guard's own queries
-            try:
-                with self._environment(database, connection=conn, on_version_apply=applied
-                                       ) as config:
-                    run_env(config, script, plan, guard_logging=self._foreign(), **env_kw)
-                conn.commit()
-            except Exception as exc:  # noqa: BLE001 - a migration can raise anything
-                if conn.in_transaction():
-                    conn.rollback()
-                error = self._stopped(action, database, planned, done, exc, list(ran))
-                failed = planned[len(done)] if len(planned) > len(done) else None
-                if failed is not None and hasattr(failed, "revision"):
-                    done.append(Step(failed.revision.revision, failed.revision.doc,
-                                     "up" if failed.is_upgrade else "down",
-                                     time.perf_counter() - clock[0], audit.utcnow()))
-                audit.write_log(conn, audit.log_rows(action, done, error=str(error)))
-                raise error from None
-            after = current_heads(conn)
-            audit.write_log(conn, audit.log_rows(action, done))
-        if not done and planned and all(hasattr(s, "revision") for s in planned):
-            done = [Step(s.revision.revision, s.revision.doc, "up" if s.is_upgrade else "down")
-                    for s in planned]  # an env.py of the project's own, without our hook
-        return ApplyResult(action, database.name, target, before, after, done,
-                           time.perf_counter() - started, waited)
+        return move(self, "stamp", tuple(targets), sql=sql, db=db, purge=purge)
 
     @user_errors
     def lint(self, rev_range: str | None = None, *, db: str | None = None) -> LintReport:
@@ -609,44 +476,6 @@ class Session:
             finally:
                 conn.rollback()
         return LintReport(plan, database.dialect)
-
-    def _refuse_data_loss(self, action: str, target: str, database: Database,
-                          conn: Connection, chosen: list) -> None:
-        try:
-            plan = build_plan(action, database.name, target, (), chosen, conn, with_sql=False)
-        finally:
-            conn.rollback()
-        if plan.destructive:  # a script that cannot be read is left to fail when it runs
-            raise DestructiveChange(
-                f"{action} refused, it would lose data: {plan.loss()}. Nothing changed. "
-                f"See the plan: %migrate {action} {target} --dry-run; go ahead: add --yes, or "
-                "%config NbMigrate.confirm_destructive = False"
-            )
-
-    def _stopped(self, action: str, database: Database, planned: list, done: list[Step],
-                 exc: BaseException, ran: list[str]) -> NbMigrateError:
-        if isinstance(exc, NbMigrateError):
-            return exc
-        if isinstance(exc, (CommandError, RevisionError)):
-            return NbMigrateError(str(exc))
-        reason = short_error(exc, database.url) if isinstance(exc, SQLAlchemyError) else (
-            f"{type(exc).__name__}: {exc}"
-        )
-        failed = planned[len(done)] if len(planned) > len(done) else None
-        where = ""
-        if failed is not None and hasattr(failed, "revision"):
-            where = f" at revision {failed.revision.revision} ({failed.revision.doc!r})"
-        try:
-            with database.connect() as conn:
-                now = heads_text(current_heads(conn))
-        except NbMigrateError:
-            now = "unknown (cannot reconnect)"
-        return NbMigrateError(
-            f"{action} of {database.name} stopped{where}{failed_statement(exc, ran)}: {reason}; "
-            f"{len(done)} revision(s) applied before it"
-            f"{kept_statements(exc, ran, has_transactional_ddl(database.engine))}; "
-            f"{database.name} is now at {now}"
-        )
 
     @user_errors
     def status(self) -> Status:
@@ -864,18 +693,6 @@ class Session:
                      output_buffer: io.StringIO | None = None) -> Environment:
         return Environment(self.project, database, connection, metadata, on_version_apply,
                             output_buffer)
-
-
-def _resolve(script: Any, target: str | tuple, action: str) -> None:
-    """Fail early, in one line, on a target Alembic cannot find."""
-    for rev in (target,) if isinstance(target, str) else target:
-        if re.search(r"[+-]\d+$", rev) or rev in ("head", "heads", "base"):
-            continue  # relative forms (+2, -1, ae10+2, branch@+1): Alembic resolves them
-        try:
-            if not script.get_revisions(rev):
-                raise NbMigrateError(f"{action}: no revision {rev!r}")
-        except (RevisionError, CommandError) as exc:
-            raise NbMigrateError(f"{action}: {exc}") from None
 
 
 def _known(script: Any, revision: str) -> bool:

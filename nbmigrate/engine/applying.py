@@ -1,0 +1,212 @@
+"""Moving a database along the revision graph: upgrade, downgrade, stamp.
+
+Under the migration lock, a real move first plans (and refuses a plan that
+would lose data, unless confirmed), then runs the project's env.py with one
+transaction per revision, logging each step and, on failure, saying where it
+stopped and what the failed revision left behind.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from alembic.script.revision import RevisionError
+from alembic.util import CommandError
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
+
+from . import audit
+from .connections import Database, has_transactional_ddl, short_error
+from .errors import DestructiveChange, NbMigrateError
+from .locks import migration_lock
+from .plans import Plan, build_plan
+from .results import ApplyResult, SqlScript, Step, heads_text
+from .runner import current_heads, failed_statement, kept_statements, run_env, statements_run
+
+
+def move(session: Any, action: str, target: Any, *, sql: bool, db: str | None,
+          dry_run: bool = False, yes: bool = False, purge: bool = False
+          ) -> ApplyResult | SqlScript | Plan:
+    """Upgrade, downgrade or stamp ``session``'s database ``db`` to ``target``; ``sql``
+    only writes the SQL and ``dry_run`` only plans; ``yes`` lets data be lost."""
+    script = session.project.script
+    database = session._database(db)
+    display_target = ", ".join(target) if isinstance(target, tuple) else target
+    target = session._resolve_tags(target)
+    start = None
+    if isinstance(target, tuple) and sql and any(":" in t for t in target):
+        starts = {t.split(":", 1)[0] for t in target if ":" in t}
+        if len(starts) > 1:
+            raise NbMigrateError("stamp --sql takes one starting revision (FROM:TO)")
+        start = starts.pop()
+        target = tuple(t.split(":", 1)[-1] for t in target)
+    elif isinstance(target, str) and ":" in target:
+        if not sql:
+            raise NbMigrateError(
+                f"a range ({target}) only works with --sql; give one target to {action}"
+            )
+        start, target = target.split(":", 1)
+    elif sql and start is None:
+        with database.connect() as conn:
+            heads = current_heads(conn)
+        if len(heads) > 1:
+            raise NbMigrateError(
+                f"{database.name} is at several heads ({heads_text(heads)}): "
+                f"give the start as a range, FROM:{display_target.replace(', ', ' FROM:')}"
+            )
+        start = heads[0] if heads else None
+    if not sql:
+        _resolve(script, target, action)
+
+    def steps(rev: Any, _context: Any = None) -> list:
+        try:
+            if action == "upgrade":
+                return script._upgrade_revs(target, rev)
+            if action == "downgrade":
+                return script._downgrade_revs(target, rev)
+            return script._stamp_revs(target, rev)
+        except (RevisionError, CommandError) as exc:
+            raise NbMigrateError(f"{action} {display_target}: {exc}") from None
+        except AssertionError:  # Alembic's check that a relative step stays in range
+            raise NbMigrateError(
+                f"{action} {display_target}: out of range from {heads_text(tuple(rev))}"
+            ) from None
+
+    env_kw = {"as_sql": sql, "starting_rev": start, "destination_rev": target}
+    if action == "stamp":
+        env_kw["purge"] = purge
+    if sql:
+        buffer = io.StringIO()
+        with session._environment(database, output_buffer=buffer) as config:
+            run_env(config, script, steps, guard_logging=session._foreign(), **env_kw)
+        return SqlScript(action, database.dialect, buffer.getvalue().strip())
+    if dry_run:
+        with database.connect() as conn:
+            current = current_heads(conn)
+            try:
+                return build_plan(action, database.name, display_target, current,
+                                  steps(current), conn)
+            finally:
+                conn.rollback()  # whatever a script did through op.get_bind()
+    guard = action != "stamp" and session.confirm_destructive and not yes
+    return _apply(session, action, display_target, database, steps, env_kw, guard=guard)
+
+
+def _apply(session: Any, action: str, target: str, database: Database,
+           steps: Callable[..., list], env_kw: dict[str, Any], *, guard: bool
+           ) -> ApplyResult:
+    """Run the steps under the migration lock, guarded, logged and timed."""
+    script = session.project.script
+    done: list[Step] = []
+    planned: list[Any] = []
+    clock = [time.perf_counter()]
+
+    def plan(rev: Any, context: Any) -> list:
+        chosen = steps(rev, context)
+        planned.extend(chosen)
+        clock[0] = time.perf_counter()
+        return chosen
+
+    def applied(ctx: Any, step: Any, heads: Any, run_args: Any) -> None:
+        now = time.perf_counter()
+        rev = step.up_revision
+        direction = "stamp" if step.is_stamp else ("up" if step.is_upgrade else "down")
+        seconds = now - clock[0]
+        done.append(Step(step.up_revision_id or "", rev.doc if rev else "", direction,
+                         seconds, audit.utcnow() - timedelta(seconds=seconds),
+                         ",".join(step.source_revision_ids),
+                         ",".join(step.destination_revision_ids)))
+        clock[0] = now
+        ran.clear()  # statements of the step in progress only
+        if session.on_progress is not None:
+            session.on_progress(done[-1], len(done), len(planned))
+
+    started = time.perf_counter()
+    with database.connect() as conn, migration_lock(
+        conn, timeout=session.lock_timeout, on_wait=session.on_wait
+    ) as waited, statements_run(conn) as ran:
+        audit.ensure_log(conn)
+        before = current_heads(conn)  # read under the lock: what others did is counted
+        if guard:
+            _refuse_data_loss(action, target, database, conn, steps(before))
+        ran.clear()  # the lock's, the log's and the guard's own queries
+        try:
+            with session._environment(database, connection=conn, on_version_apply=applied
+                                   ) as config:
+                run_env(config, script, plan, guard_logging=session._foreign(), **env_kw)
+            conn.commit()
+        except Exception as exc:  # noqa: BLE001 - a migration can raise anything
+            if conn.in_transaction():
+                conn.rollback()
+            error = _stopped(action, database, planned, done, exc, list(ran))
+            failed = planned[len(done)] if len(planned) > len(done) else None
+            if failed is not None and hasattr(failed, "revision"):
+                done.append(Step(failed.revision.revision, failed.revision.doc,
+                                 "up" if failed.is_upgrade else "down",
+                                 time.perf_counter() - clock[0], audit.utcnow()))
+            audit.write_log(conn, audit.log_rows(action, done, error=str(error)))
+            raise error from None
+        after = current_heads(conn)
+        audit.write_log(conn, audit.log_rows(action, done))
+    if not done and planned and all(hasattr(s, "revision") for s in planned):
+        done = [Step(s.revision.revision, s.revision.doc, "up" if s.is_upgrade else "down")
+                for s in planned]  # an env.py of the project's own, without our hook
+    return ApplyResult(action, database.name, target, before, after, done,
+                       time.perf_counter() - started, waited)
+
+
+def _refuse_data_loss(action: str, target: str, database: Database,
+                      conn: Connection, chosen: list) -> None:
+    try:
+        plan = build_plan(action, database.name, target, (), chosen, conn, with_sql=False)
+    finally:
+        conn.rollback()
+    if plan.destructive:  # a script that cannot be read is left to fail when it runs
+        raise DestructiveChange(
+            f"{action} refused, it would lose data: {plan.loss()}. Nothing changed. "
+            f"See the plan: %migrate {action} {target} --dry-run; go ahead: add --yes, or "
+            "%config NbMigrate.confirm_destructive = False"
+        )
+
+
+def _stopped(action: str, database: Database, planned: list, done: list[Step],
+             exc: BaseException, ran: list[str]) -> NbMigrateError:
+    if isinstance(exc, NbMigrateError):
+        return exc
+    if isinstance(exc, (CommandError, RevisionError)):
+        return NbMigrateError(str(exc))
+    reason = short_error(exc, database.url) if isinstance(exc, SQLAlchemyError) else (
+        f"{type(exc).__name__}: {exc}"
+    )
+    failed = planned[len(done)] if len(planned) > len(done) else None
+    where = ""
+    if failed is not None and hasattr(failed, "revision"):
+        where = f" at revision {failed.revision.revision} ({failed.revision.doc!r})"
+    try:
+        with database.connect() as conn:
+            now = heads_text(current_heads(conn))
+    except NbMigrateError:
+        now = "unknown (cannot reconnect)"
+    return NbMigrateError(
+        f"{action} of {database.name} stopped{where}{failed_statement(exc, ran)}: {reason}; "
+        f"{len(done)} revision(s) applied before it"
+        f"{kept_statements(exc, ran, has_transactional_ddl(database.engine))}; "
+        f"{database.name} is now at {now}"
+    )
+
+
+def _resolve(script: Any, target: str | tuple, action: str) -> None:
+    """Fail early, in one line, on a target Alembic cannot find."""
+    for rev in (target,) if isinstance(target, str) else target:
+        if re.search(r"[+-]\d+$", rev) or rev in ("head", "heads", "base"):
+            continue  # relative forms (+2, -1, ae10+2, branch@+1): Alembic resolves them
+        try:
+            if not script.get_revisions(rev):
+                raise NbMigrateError(f"{action}: no revision {rev!r}")
+        except (RevisionError, CommandError) as exc:
+            raise NbMigrateError(f"{action}: {exc}") from None
