@@ -522,7 +522,9 @@ class Session:
                 db: str | None = None) -> History:
         """Revisions newest first, marking which the database has applied."""
         script = self.project.script
-        current, note = self._heads_if_reachable(db)
+        read, note = self._read_if_reachable(
+            db, lambda conn: (current_heads(conn), audit.applied_at(conn)))
+        current, applied_at = read or (None, {})  # one connection for both
         base = head = None
         if rev_range:
             if ":" not in rev_range:
@@ -545,21 +547,23 @@ class Session:
                 seen.setdefault(sc.revision, self.project.info(sc.revision))
         revisions = list(seen.values())
         applied = None if current is None else self.project.applied(current)
-        applied_at = {}
-        if current is not None:
-            with self._database(db).connect() as conn:
-                applied_at = audit.applied_at(conn)
         return History(revisions, self.databases.default_name if db is None else db,
                        current or (), applied, verbose, unreachable=note,
                        applied_at=applied_at)
 
     def _heads_if_reachable(self, db: str | None) -> tuple[tuple[str, ...] | None, str]:
+        return self._read_if_reachable(db, current_heads)
+
+    def _read_if_reachable(self, db: str | None, read: Callable[[Connection], Any]
+                           ) -> tuple[Any, str]:
+        """``read(connection)``, or None and why when no database is connected or reachable
+        (an error only when ``db`` names the database)."""
         if db is None and not len(self.databases):
             return None, "no database connected"
         database = self._database(db)
         try:
             with database.connect() as conn:
-                return current_heads(conn), ""
+                return read(conn), ""
         except NbMigrateError as exc:
             if db is not None:
                 raise
