@@ -279,6 +279,24 @@ def test_notebook_logging_survives_autogenerate(nb, workdir, models, notebook_lo
     assert logging_state(notebook_logger) == before
 
 
+def test_diff_and_check_ask_an_attached_projects_own_env_py(nb, workdir, models):
+    db = f"sqlite:///{workdir / 'team.db'}"
+    team_project(workdir, db)
+    env_py = workdir / "alembic" / "env.py"  # the team imports its model in env.py
+    env_py.write_text(env_py.read_text().replace(
+        "target_metadata = None", "from models import metadata as target_metadata"))
+    nb.ok("%migrate attach alembic.ini")  # and the notebook defines no model at all
+    diff = nb.ok("%migrate diff")
+    assert [(o.op, o.table) for o in diff.operations] == [("add_table", "things")]
+    assert "CREATE TABLE things" in diff.sql and "env.py" in diff.title()
+    out = nb.run("%migrate check")
+    assert "differ: add_table things" in out.error_line
+    nb.ok("%migrate revision --autogenerate -m things")
+    nb.ok("%migrate upgrade head")
+    assert nb.ok("%migrate diff").empty and nb.run("%migrate check").error is None
+    assert "things" in tables(db)
+
+
 # --- init --template
 
 def test_init_with_alembics_generic_template(nb, workdir):

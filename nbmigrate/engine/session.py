@@ -279,9 +279,22 @@ class Session:
 
     @user_errors
     def diff(self, *, db: str | None = None) -> Diff:
-        """Model against database; nothing is written."""
-        metadata, label = self.metadata()
+        """Model against database; nothing is written. An attached project's env.py that
+        imports its own models is asked when the notebook names no model."""
         database = self._database(db)
+        try:
+            metadata, label = self.metadata()
+        except NbMigrateError:
+            try:
+                foreign = self._foreign()
+            except NbMigrateError:  # no project either: the missing model is the news
+                foreign = False
+            if not foreign:
+                raise
+            from .env_diff import diff_through_env
+
+            with self._environment(database) as config:
+                return diff_through_env(config, self.project.script, database)
         with database.connect() as conn:
             ops, code, hints, migration_ops = autogen.compare(conn, metadata)
             dialect = conn.dialect
