@@ -274,8 +274,11 @@ def test_notebook_logging_survives_autogenerate(nb, workdir, models, notebook_lo
         nb.ok("%migrate attach alembic.ini")
     else:
         nb.ok("%migrate init migrations --url sqlite:///own.db --metadata models:metadata")
-    made = nb.ok("%migrate revision --autogenerate -m things")
-    assert "op.create_table('things'" in made.source
+    made = nb.run("%migrate revision --autogenerate -m things")
+    assert made.error is None and "op.create_table('things'" in made.result.source
+    assert "INFO" not in made.stdout + made.stderr  # env.py's fileConfig printed nothing
+    applied = nb.run("%migrate upgrade head")
+    assert applied.error is None and "INFO" not in applied.stdout + applied.stderr
     assert logging_state(notebook_logger) == before
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import logging.config
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -85,9 +86,16 @@ def _nothing() -> Iterator[None]:
     yield
 
 
+def _skip_file_config(*_: Any, **__: Any) -> None:
+    """An env.py's ``fileConfig``, skipped: the caller's logging is the caller's."""
+
+
 @contextmanager
 def preserve_logging() -> Iterator[None]:
-    """Undo what an env.py's ``fileConfig`` does to the notebook's loggers."""
+    """Keep an env.py's ``fileConfig`` from printing into cells or re-plumbing the
+    notebook's loggers: skip it while the env.py runs, and undo any other change."""
+    file_config = logging.config.fileConfig
+    logging.config.fileConfig = _skip_file_config
     manager = logging.Logger.manager
     root = logging.getLogger()
     saved_root = (root.level, list(root.handlers))
@@ -99,6 +107,7 @@ def preserve_logging() -> Iterator[None]:
     try:
         yield
     finally:
+        logging.config.fileConfig = file_config
         root.setLevel(saved_root[0])
         root.handlers[:] = saved_root[1]
         for name, lg in list(manager.loggerDict.items()):
