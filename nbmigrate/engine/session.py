@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import audit, autogen
+from . import enums as _enums  # noqa: F401 - registers PostgreSQL enum comparison
 from .applying import move
 from .connections import (
     DEFAULT,
