@@ -182,6 +182,26 @@ def test_attach_drives_an_alembic_init_project_without_rewriting_it(nb, db_url, 
     assert ini.read_bytes() == ini_before
 
 
+def test_an_attached_project_keeps_its_own_version_table(nb, db_url, workdir):
+    team_project(workdir, db_url)
+    env_py = workdir / "alembic" / "env.py"
+    env_py.write_text(env_py.read_text().replace(
+        "connection=connection, target_metadata=target_metadata",
+        "connection=connection, target_metadata=target_metadata, "
+        "version_table='team_versions'"))
+    nb.ok("%migrate attach alembic.ini")
+    rev = nb.ok(TEAM_REVISION).revision.revision
+    assert nb.ok("%migrate current").revisions == ()
+    nb.ok("%migrate upgrade head")
+    assert "team_versions" in tables(db_url) and "alembic_version" not in tables(db_url)
+    assert nb.ok("%migrate current").revisions == (rev,)
+    history = nb.ok("%migrate history")
+    assert list(history["current"]) == [True]
+    assert rev in alembic("current", cwd=workdir)  # the plain command agrees
+    nb.ok("%migrate downgrade base")
+    assert nb.ok("%migrate current").revisions == ()
+
+
 # --- alembic.ini sections as named connections
 
 def test_ini_sections_with_a_url_become_named_connections(nb, workdir):

@@ -26,7 +26,7 @@ from .errors import DestructiveChange, NbMigrateError
 from .locks import migration_lock
 from .plans import Plan, build_plan
 from .results import ApplyResult, SqlScript, Step, heads_text
-from .runner import current_heads, failed_statement, kept_statements, run_env, statements_run
+from .runner import failed_statement, kept_statements, run_env, statements_run
 
 
 def move(session: Any, action: str, target: Any, *, sql: bool, db: str | None,
@@ -52,8 +52,9 @@ def move(session: Any, action: str, target: Any, *, sql: bool, db: str | None,
             )
         start, target = target.split(":", 1)
     elif sql and start is None:
+        session._learn_version(database)
         with database.connect() as conn:
-            heads = current_heads(conn)
+            heads = database.heads(conn)
         if len(heads) > 1:
             raise NbMigrateError(
                 f"{database.name} is at several heads ({heads_text(heads)}): "
@@ -86,8 +87,9 @@ def move(session: Any, action: str, target: Any, *, sql: bool, db: str | None,
             run_env(config, script, steps, guard_logging=session._foreign(), **env_kw)
         return SqlScript(action, database.dialect, buffer.getvalue().strip())
     if dry_run:
+        session._learn_version(database)
         with database.connect() as conn:
-            current = current_heads(conn)
+            current = database.heads(conn)
             try:
                 return build_plan(action, database.name, display_target, current,
                                   steps(current), conn)
@@ -127,11 +129,12 @@ def _apply(session: Any, action: str, target: str, database: Database,
             session.on_progress(done[-1], len(done), len(planned))
 
     started = time.perf_counter()
+    session._learn_version(database)
     with database.connect() as conn, migration_lock(
         conn, timeout=session.lock_timeout, on_wait=session.on_wait
-    ) as waited, statements_run(conn) as ran:
+    ) as waited, statements_run(conn, database.version_table) as ran:
         audit.ensure_log(conn)
-        before = current_heads(conn)  # read under the lock: what others did is counted
+        before = database.heads(conn)  # read under the lock: what others did is counted
         if guard:
             _refuse_data_loss(action, target, database, conn, steps(before))
         ran.clear()  # the lock's, the log's and the guard's own queries
@@ -151,7 +154,7 @@ def _apply(session: Any, action: str, target: str, database: Database,
                                  time.perf_counter() - clock[0], audit.utcnow()))
             audit.write_log(conn, audit.log_rows(action, done, error=str(error)))
             raise error from None
-        after = current_heads(conn)
+        after = database.heads(conn)
         audit.write_log(conn, audit.log_rows(action, done))
     if not done and planned and all(hasattr(s, "revision") for s in planned):
         done = [Step(s.revision.revision, s.revision.doc, "up" if s.is_upgrade else "down")
@@ -189,7 +192,7 @@ def _stopped(action: str, database: Database, planned: list, done: list[Step],
         where = f" at revision {failed.revision.revision} ({failed.revision.doc!r})"
     try:
         with database.connect() as conn:
-            now = heads_text(current_heads(conn))
+            now = heads_text(database.heads(conn))
     except NbMigrateError:
         now = "unknown (cannot reconnect)"
     return NbMigrateError(

@@ -24,6 +24,9 @@ class Database:
     source: str  # "url", "variable NAME" or "alembic.ini [section]"
     ini_section: str | None = None
     owned: bool = True  # nbmigrate made the Engine and may dispose of it
+    # the version table and its schema, as the project's env.py configures them (None:
+    # not read yet, so Alembic's alembic_version)
+    version: tuple[str, str | None] | None = None
 
     @property
     def url(self) -> URL:
@@ -36,6 +39,16 @@ class Database:
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
+
+    @property
+    def version_table(self) -> str:
+        return self.version[0] if self.version else "alembic_version"
+
+    def heads(self, connection: Connection) -> tuple[str, ...]:
+        """The revisions recorded in this database's version table."""
+        from .runner import current_heads
+
+        return current_heads(connection, self.version)
 
     def connect(self) -> Connection:
         """A new connection; failures become one line without the password."""

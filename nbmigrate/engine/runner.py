@@ -20,9 +20,13 @@ from .connections import Database, has_transactional_ddl
 from .project import Project
 
 
-def current_heads(connection: Connection) -> tuple[str, ...]:
-    """The revisions recorded in the database's ``alembic_version`` table."""
-    context = MigrationContext.configure(connection)
+def current_heads(connection: Connection, version: tuple[str, str | None] | None = None
+                  ) -> tuple[str, ...]:
+    """The revisions recorded in the version table (``version``: its name and schema;
+    default Alembic's ``alembic_version``)."""
+    table, schema = version or ("alembic_version", None)
+    context = MigrationContext.configure(
+        connection, opts={"version_table": table, "version_table_schema": schema})
     heads = context.get_current_heads()
     if connection.in_transaction():
         connection.rollback()  # leave no transaction open: Alembic must start its own
@@ -44,13 +48,27 @@ def run_env(
         script.run_env()
 
 
+def version_table(config: Config, script: ScriptDirectory) -> tuple[str, str | None]:
+    """The version table (and schema) the project's env.py configures: env.py runs with
+    nothing to migrate, as for ``alembic current``."""
+    found: list[tuple[str, str | None]] = []
+
+    def look(_heads: Any, context: MigrationContext) -> list:
+        found.append((context.version_table, context.version_table_schema))
+        return []
+
+    run_env(config, script, look, guard_logging=True)
+    return found[0] if found else ("alembic_version", None)
+
+
 @contextmanager
-def statements_run(connection: Connection) -> Iterator[list[str]]:
+def statements_run(connection: Connection, version_table: str = "alembic_version"
+                   ) -> Iterator[list[str]]:
     """The SQL statements ``connection`` runs in the block, the version table's left out."""
     ran: list[str] = []
 
     def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if "alembic_version" not in statement:
+        if version_table not in statement:
             ran.append(statement)
 
     event.listen(connection, "before_cursor_execute", before)

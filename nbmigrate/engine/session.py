@@ -61,11 +61,7 @@ from .results import (
     short,
 )
 from .revision_body import check_body, write_body
-from .runner import (
-    Environment,
-    current_heads,
-    preserve_logging,
-)
+from .runner import Environment, preserve_logging, version_table
 from .secrets import redact
 from .tags import check_name, load_tags, resolve_tag, save_tags
 
@@ -138,6 +134,8 @@ class Session:
 
     def _use_project(self, project: Project) -> None:
         self._project = project
+        for database in self.databases:
+            database.version = None  # the new project's env.py may keep another table
         env_url = os.environ.get("NBMIGRATE_URL")
         for section, url in project.url_sections().items():
             name = DEFAULT if section == "alembic" else section
@@ -240,6 +238,18 @@ class Session:
         self._discover()
         return self.databases.get(name)
 
+    def _learn_version(self, database: Database) -> None:
+        """Read, once, which version table the project's env.py uses for ``database``
+        (before reading or moving its heads)."""
+        if database.version is not None or self._project is None:
+            return
+        try:
+            with database.connect() as conn, self._environment(database, connection=conn
+                                                               ) as config:
+                database.version = version_table(config, self._project.script)
+        except Exception:  # noqa: BLE001 - an env.py that cannot run now: Alembic's default
+            return  # for now; asked again next time
+
     def connections(self) -> ConnectionList:
         """The named connections, passwords masked."""
         self._discover()
@@ -282,7 +292,6 @@ class Session:
     def diff(self, *, db: str | None = None) -> Diff:
         """Model against database; nothing is written. An attached project's env.py that
         imports its own models is asked when the notebook names no model."""
-        database = self._database(db)
         try:
             metadata, label = self.metadata()
         except NbMigrateError:
@@ -294,8 +303,10 @@ class Session:
                 raise
             from .env_diff import diff_through_env
 
+            database = self._database(db)
             with self._environment(database) as config:
                 return diff_through_env(config, self.project.script, database)
+        database = self._database(db)
         with database.connect() as conn:
             ops, code, hints, migration_ops = autogen.compare(conn, metadata)
             dialect = conn.dialect
@@ -504,8 +515,9 @@ class Session:
         rows = []
         for db in self.databases:
             try:
+                self._learn_version(db)
                 with db.engine.connect() as conn:
-                    current = current_heads(conn)
+                    current = db.heads(conn)
                     drift = None if metadata is None else len(autogen.compare(conn, metadata)[0])
             except SQLAlchemyError as exc:  # a row that says why, never a traceback
                 rows.append((db.name, db.dialect, db.masked_url, False, None, heads, None, None,
@@ -537,7 +549,7 @@ class Session:
         """Revisions newest first, marking which the database has applied."""
         script = self.project.script
         read, note = self._read_if_reachable(
-            db, lambda conn: (current_heads(conn), audit.applied_at(conn)))
+            db, lambda database, conn: (database.heads(conn), audit.applied_at(conn)))
         current, applied_at = read or (None, {})  # one connection for both
         base = head = None
         if rev_range:
@@ -566,18 +578,19 @@ class Session:
                        applied_at=applied_at)
 
     def _heads_if_reachable(self, db: str | None) -> tuple[tuple[str, ...] | None, str]:
-        return self._read_if_reachable(db, current_heads)
+        return self._read_if_reachable(db, Database.heads)
 
-    def _read_if_reachable(self, db: str | None, read: Callable[[Connection], Any]
+    def _read_if_reachable(self, db: str | None, read: Callable[[Database, Connection], Any]
                            ) -> tuple[Any, str]:
-        """``read(connection)``, or None and why when no database is connected or reachable
-        (an error only when ``db`` names the database)."""
+        """``read(database, connection)``, or None and why when no database is connected
+        or reachable (an error only when ``db`` names the database)."""
         if db is None and not len(self.databases):
             return None, "no database connected"
         database = self._database(db)
         try:
+            self._learn_version(database)
             with database.connect() as conn:
-                return read(conn), ""
+                return read(database, conn), ""
         except NbMigrateError as exc:
             if db is not None:
                 raise
@@ -588,8 +601,9 @@ class Session:
         """Which revision(s) the database is at, and what is pending."""
         script = self.project.script
         database = self._database(db)
+        self._learn_version(database)
         with database.connect() as conn:
-            heads = current_heads(conn)
+            heads = database.heads(conn)
         known = [h for h in heads if _known(script, h)]
         unknown = tuple(h for h in heads if h not in known)
         applied = self.project.applied(tuple(known))
@@ -657,8 +671,10 @@ class Session:
             )
         check_name(script, name)
         if revision is None:
-            with self._database(db).connect() as conn:
-                current = current_heads(conn)
+            database = self._database(db)
+            self._learn_version(database)
+            with database.connect() as conn:
+                current = database.heads(conn)
             if len(current) != 1:
                 raise NbMigrateError(
                     f"the database is at {heads_text(current)}: give the revision to tag"
