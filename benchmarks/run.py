@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import io
 import os
 import platform
@@ -19,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -193,7 +195,7 @@ def _upgrades_on(tmp: Path, dialect: str, server: str | None, revisions: int, ru
 
 
 def autogenerate(tmp: Path, tables: int, runs: int, postgres: bool) -> list[Row]:
-    """3. model vs database on many tables: diff vs compare_metadata vs reflect."""
+    """3. model vs database on many tables: diff and revision vs Alembic vs reflect."""
     model = wide_model(tables)
     held = sa.MetaData()
     for table in list(model.sorted_tables)[: tables - 50]:
@@ -205,12 +207,35 @@ def autogenerate(tmp: Path, tables: int, runs: int, postgres: bool) -> list[Row]
             for row in _autogenerate_on(tmp, dialect, url, model, held, tables, runs)]
 
 
+def peak_mib(fn: Callable[[], object]) -> float:
+    """The most memory Python objects held at once during ``fn`` (one untimed run), MiB."""
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+
+
+def without_gc(fn: Callable[[], object]) -> Callable[[], None]:
+    def run() -> None:
+        gc.disable()
+        try:
+            fn()
+        finally:
+            gc.enable()
+    return run
+
+
 def _autogenerate_on(tmp: Path, dialect: str, url: str, model: sa.MetaData,
                      held: sa.MetaData, tables: int, runs: int) -> list[Row]:
+    from alembic import command
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
     from nbmigrate.engine import Session
+    from nbmigrate.engine.reflection import KEPT
+    from nbmigrate.engine.runner import preserve_logging
 
     if dialect == "postgresql":
         empty_database(url)
@@ -220,7 +245,26 @@ def _autogenerate_on(tmp: Path, dialect: str, url: str, model: sa.MetaData,
     where.mkdir()
     session = Session(namespace={"model": model}, workdir=where)
     session.init("migrations", url=url)
+    versions = where / "migrations" / "versions"
     found = len(session.diff())
+
+    def cold_diff() -> None:
+        KEPT.clear()  # as after any schema change: nothing reflected is reused
+        session.diff()
+
+    def ours_revision() -> None:
+        session.revision("wide", autogenerate=True)
+
+    def alembic_revision() -> None:
+        config = alembic_config(where / "alembic.ini")
+        config.attributes["target_metadata"] = model
+        with preserve_logging():  # env.py's fileConfig would log every later scenario
+            command.revision(config, "wide", autogenerate=True)
+
+    def remove_revisions() -> None:  # each revision run starts from an empty versions/
+        for script in versions.glob("*.py"):
+            script.unlink()
+        session.project.invalidate()
 
     def alembic_compare() -> None:
         with engine.connect() as conn:
@@ -232,17 +276,41 @@ def _autogenerate_on(tmp: Path, dialect: str, url: str, model: sa.MetaData,
             sa.MetaData().reflect(conn)
 
     floor = median_time(reflect, runs)
-    ours = median_time(session.diff, runs)
-    theirs = median_time(alembic_compare, runs)
+    floor_no_gc = median_time(without_gc(reflect), runs)
+    cold = median_time(cold_diff, runs)
+    warm = median_time(session.diff, runs)
+    compared = median_time(alembic_compare, runs)
+    ours_rev = median_time(ours_revision, runs, remove_revisions)
+    theirs_rev = median_time(alembic_revision, runs, remove_revisions)
+    remove_revisions()
+    memory = {
+        "floor": peak_mib(reflect), "cold": peak_mib(cold_diff), "warm": peak_mib(session.diff),
+        "compare": peak_mib(alembic_compare),
+    }
     engine.dispose()
     if dialect == "postgresql":
         empty_database(url)
     label = f"3. autogenerate, {tables} tables ({dialect})"
+    goal = "goal: <= 1.2x"
+
+    def mib(name: str) -> str:
+        return f"peak {memory[name]:.0f} MiB"
+
     return [
-        Row(label, "%migrate diff", ours, "reflect floor", ours / floor,
-            f"goal: <= 1.2x; found {found} differences"),
-        Row(label, "alembic compare_metadata", theirs, "reflect floor", theirs / floor),
-        Row(label, "MetaData.reflect (floor)", floor),
+        Row(label, "%migrate diff, schema changed since last diff", cold, "reflect floor",
+            cold / floor, f"{goal}; {cold / compared:.2f}x compare_metadata; {mib('cold')}; "
+            f"found {found} differences"),
+        Row(label, "%migrate diff, schema unchanged (reflection reused)", warm, "reflect floor",
+            warm / floor, f"{goal}; {warm / compared:.2f}x compare_metadata; {mib('warm')}"),
+        Row(label, "%migrate revision --autogenerate", ours_rev, "alembic revision",
+            ours_rev / theirs_rev, f"goal: < 1x; {ours_rev / floor:.2f}x the floor"),
+        Row(label, "alembic revision --autogenerate (in-process)", theirs_rev, "reflect floor",
+            theirs_rev / floor),
+        Row(label, "alembic compare_metadata", compared, "reflect floor", compared / floor,
+            mib("compare")),
+        Row(label, "MetaData.reflect (floor)", floor, note=mib("floor")),
+        Row(label, "MetaData.reflect, collector paused", floor_no_gc, "reflect floor",
+            floor_no_gc / floor, "what the floor costs without the cyclic GC's passes"),
     ]
 
 
