@@ -31,7 +31,9 @@ class Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageProblem(f"{self.prog}: {message} (see {self.prog} --help)")
+        from .engine.secrets import redact  # argparse quotes the words it did not expect
+
+        raise UsageProblem(redact(f"{self.prog}: {message} (see {self.prog} --help)"))
 
     def print_help(self, file: Any = None) -> None:
         raise HelpRequested(self.format_help())
@@ -47,6 +49,17 @@ def _db(p: argparse.ArgumentParser) -> None:
 def _metadata(p: argparse.ArgumentParser) -> None:
     p.add_argument("--metadata", metavar="EXPR",
                    help="the model: a notebook expression (Base, Base.metadata) or module:attr")
+
+
+def _count(text: str) -> int:
+    """A number of rows to show: 1 to a million."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 1 <= value <= 1_000_000:
+        raise argparse.ArgumentTypeError(f"{text} is not between 1 and 1000000")
+    return value
 
 
 def build_parser(prog: str = "%migrate", *, cli: bool = False) -> Parser:
@@ -66,7 +79,8 @@ def build_parser(prog: str = "%migrate", *, cli: bool = False) -> Parser:
     sub.required = True
 
     def command(name: str, help: str, handler: Handler, **kw: Any) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help, description=help, **kw)
+        # help goes through %-formatting, a description does not
+        p = sub.add_parser(name, help=help, description=help.replace("%%", "%"), **kw)
         p.set_defaults(handler=handler)
         return p
 
@@ -166,7 +180,7 @@ def build_parser(prog: str = "%migrate", *, cli: bool = False) -> Parser:
 
     p = command("log", "what was applied, when, by whom, how long it took (Flyway: the "
                 "schema history table)", _log)
-    p.add_argument("-n", "--limit", type=int, default=200, metavar="N",
+    p.add_argument("-n", "--limit", type=_count, default=200, metavar="N",
                    help="the newest N steps (default: 200)")
     _db(p)
 

@@ -27,8 +27,8 @@ file's bytes, tags.json and alembic.ini included) and the working directory (no
 stray file or folder) are as they were.
 
 The full set runs on SQLite; a stratified sample of ``SERVER_SAMPLE`` lines runs
-on PostgreSQL and MariaDB. Inputs that hit known bugs are kept out of the batch
-and pinned in the ``xfail(strict=True)`` tests at the end.
+on PostgreSQL and MariaDB. The inputs of the bugs this test found stay pinned,
+by name, in the tests at the end.
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ from __future__ import annotations
 import logging
 import random
 import re
-import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,7 +48,6 @@ from IPython.core.error import UsageError
 from sqlalchemy.pool import NullPool
 
 from nbmigrate.grammar import build_parser, subparsers
-from nbmigrate.magics import without_comment
 
 SEED = 20240611
 SERVER_SAMPLE = 40
@@ -101,15 +99,16 @@ BAD_REVISIONS = (
     "head~1", "HEAD^", "aaaa1111..cccc3333", "aaaa1111,bbbb2222", "'bbbb2222 cccc3333'",
     "' head'", "hëad", "ＨＥＡＤ", "head\u200b", "头", "🚀", "1e3", "+1.5", "-1.5", "0x1f",
     "None", "null", "%s", "\"'; DROP TABLE users; --\"", "../../etc/passwd", "'$HOME'",
-    "'*'", "aaaa1111+99", "cccc3333+1", "aaaa1111-5", "base-1", "v1@head", "tags", "v1:",
+    "'*'", "''", "aaaa1111@", "aaaa1111+99", "cccc3333+1", "aaaa1111-5", "base-1", "v1@head",
+    "tags", "v1:",
 )
 # History/lint ranges and --sql ranges that cannot be walked.
 BAD_RANGES = ("x", "zzz:", ":zzz", "a:b:c", "::", "cccc3333:aaaa1111", "head@:", "aaaa1111:zzz",
               "v2:", "base:head@", "zzz:zzz", "1:2", "aaaa1111;bbbb2222", "v1:v2",
               "dead:beef", "heads:aaaa1111", "current:zzz")
-# --sql ranges: the same, but always with a start (an empty start is a known bug)
-BAD_SQL_RANGES = ("zzz:head", "head@:aaaa1111", "a:b:c", "cccc3333:zzz", "dead:beef",
-                  "aaaa1111:v2", "1:2", "v2:cccc3333", "zzz:")
+# --sql ranges that cannot be walked, empty starts included
+BAD_SQL_RANGES = ("':'", ":head", "::", "zzz:head", "head@:aaaa1111", "a:b:c", "cccc3333:zzz",
+                  "dead:beef", "aaaa1111:v2", "1:2", "v2:cccc3333", "zzz:")
 MISSING_NAMES = ("no_such_variable", "engine", "Engine", "db", "conn", "url", "DATABASE_URL",
                  "Base2", "undefined_fz", "_private_fz")
 HARMLESS_WORDS = ("extra", "now", "please", "x", "1", "--", "head", "users", "again")
@@ -531,36 +530,6 @@ def server_sample(cases: list[Case], n: int = SERVER_SAMPLE, seed: int = SEED) -
     return picked
 
 
-def hits_known_bug(code: str) -> bool:
-    """True for the inputs of the xfail tests below, which the batch must not hold."""
-    first = code.split("\n", 1)[0].lstrip("%").removeprefix("migrate")
-    try:
-        words = shlex.split(without_comment(first))
-    except ValueError:
-        return False
-    command = words[0] if words else ""
-    if "" in words and command in ("upgrade", "downgrade", "stamp", "tag", "show", "merge") \
-            and "--rev-id" not in words and "--db" not in words:
-        return True  # an empty revision
-    if any(re.fullmatch(r"[0-9a-f]+@", w) for w in words[1:]):
-        return True  # REV@: an empty revision after the branch
-    if "--sql" in words and any(w.startswith(":") for w in words[1:]):
-        return True  # an empty range start with --sql
-    if PASSWORD in code:  # only as the URL of connect [--name N] or of init --url
-        url_at = [i + 1 for i, w in enumerate(words) if w == "--url" and command == "init"]
-        if command == "connect":
-            url_at.append(3 if words[1:2] == ["--name"] else 1)
-        if not url_at or not any(i < len(words) and PASSWORD in words[i] and "://" in words[i]
-                   and words[i].index("://") < words[i].index(PASSWORD) for i in url_at):
-            return True
-        if len(words) > max(url_at) + 1 and any(PASSWORD in w for w in words[max(url_at) + 1:]):
-            return True
-    if command == "log" and any(w.isdigit() and len(w) > 18 or re.fullmatch(r"-\d+", w)
-                                for w in words):
-        return True  # OverflowError on SQLite; a negative limit
-    return "--branch-label" in words and "" in words
-
-
 # ----------------------------------------------------------------------- the checks
 
 
@@ -788,7 +757,6 @@ def test_the_generator_is_seeded_large_and_invalid_by_construction():
     sample = server_sample(cases)
     assert SERVER_SAMPLE <= len(sample) <= SERVER_SAMPLE + 20
     for case in bad:  # the rules the generators promise
-        assert not hits_known_bug(case.code), case.code
         for flag in re.findall(r"(?<!\S)--?[\w-]+", case.code):
             assert flag not in {"-h", "--help", "--he", "--hel"}, case.code
 
@@ -832,15 +800,8 @@ def test_malformed_lines_fail_in_one_line_and_change_nothing(nb, workdir, db_url
     assert not leaked, f"log records hold the password: {leaked[:3]}"
 
 
-# ------------------------------------------------------------------- known bugs
-# Inputs the generators keep out of the batch because they hit a bug in nbmigrate.
-# Each test checks the same things as the batch; strict: a fix makes it XPASS, and
-# then the input belongs back in the generators.
-
-
-def known_bug(reason: str) -> pytest.MarkDecorator:
-    """xfail, strictly: the test must fail, by an assertion, until the bug is fixed."""
-    return pytest.mark.xfail(strict=True, raises=AssertionError, reason=reason)
+# ------------------------------------------------------------ bugs this test found
+# Each was a traceback or a leaked password; fixed, they stay pinned here by name.
 
 
 @pytest.fixture
@@ -852,14 +813,12 @@ def sqlite_project(nb, workdir):
 
 def assert_clean(nb, workdir, url: str, code: str) -> None:
     before, database = quick_state(url, workdir), database_state(url)
-    out = run_cell(nb, Case(code, "known bug"))
-    found = problems(Case(code, "known bug"), out)
+    out = run_cell(nb, Case(code, "regression"))
+    found = problems(Case(code, "regression"), out)
     assert not found, f"{code!r}: {'; '.join(found)}; error: {out.error_line[:300]!r}"
     assert quick_state(url, workdir) == before and database_state(url) == database, code
 
 
-@known_bug("an empty revision ('', REV@, an empty range start "
-           "with --sql) reaches Alembic's `assert resolved_id`: AssertionError traceback")
 @pytest.mark.parametrize("code", [
     "%migrate upgrade ''", "%migrate downgrade ''", "%migrate stamp ''",
     "%migrate tag fuzz ''", "%migrate upgrade aaaa1111@", "%migrate downgrade aaaa1111@ --yes",
@@ -870,8 +829,6 @@ def test_an_empty_revision_is_one_line(nb, workdir, sqlite_project, code):
     assert_clean(nb, workdir, sqlite_project, code)
 
 
-@known_bug("argparse errors (unrecognized arguments, invalid "
-           "choice) echo the words typed, password and all: magics.py does not redact")
 @pytest.mark.parametrize("code", [
     f"%migrate upgrade head --url postgresql+psycopg://u:{PASSWORD}@127.0.0.1:1/db",
     f"%migrate connect --nmae x postgresql+psycopg://postgres:{PASSWORD}@127.0.0.1:1/test",
@@ -882,8 +839,6 @@ def test_a_password_in_a_refused_argument_is_masked(nb, workdir, sqlite_project,
     assert_clean(nb, workdir, sqlite_project, code)
 
 
-@known_bug("a URL without its scheme (user:password@host/db) is "
-           "echoed unmasked: secrets.redact only masks scheme://user:password@")
 @pytest.mark.parametrize("code", [
     f"%migrate connect 'postgres:{PASSWORD}@127.0.0.1:1/test'",
     f"%migrate init --url 'root:{PASSWORD}@127.0.0.1/db'",
@@ -893,8 +848,6 @@ def test_a_url_without_a_scheme_is_masked(nb, workdir, sqlite_project, code):
     assert_clean(nb, workdir, sqlite_project, code)
 
 
-@known_bug("a URL given where a revision is wanted is echoed by "
-           "Alembic cut at '@' (scheme://user:password), which redact does not mask")
 @pytest.mark.parametrize("code", [
     f"%migrate show postgresql+psycopg://postgres:{PASSWORD}@127.0.0.1:1/test",
     f"%migrate tag fuzz postgresql+psycopg://postgres:{PASSWORD}@127.0.0.1:1/test",
@@ -905,19 +858,13 @@ def test_a_url_as_a_revision_is_masked(nb, workdir, sqlite_project, code):
     assert_clean(nb, workdir, sqlite_project, code)
 
 
-@known_bug("log -n with a number SQLite cannot hold raises "
-           "OverflowError, which user_errors does not catch: a traceback")
 def test_a_huge_log_limit_is_one_line(nb, workdir, sqlite_project):
     assert_clean(nb, workdir, sqlite_project, "%migrate log -n 99999999999999999999")
 
 
-@known_bug("revision --branch-label '' is accepted and writes a "
-           "script with branch_labels = ('',), unlike --rev-id '' which is refused")
 def test_an_empty_branch_label_is_refused(nb, workdir, sqlite_project):
     assert_clean(nb, workdir, sqlite_project, "%migrate revision -m fuzz --branch-label ''")
 
 
-@known_bug("log -n -5 is not refused: "
-           "SQLite shows every row, PostgreSQL and MariaDB fail with a raw SQL error")
 def test_a_negative_log_limit_is_refused(nb, workdir, sqlite_project):
     assert_clean(nb, workdir, sqlite_project, "%migrate log -n -5")

@@ -37,6 +37,9 @@ def move(session: Any, action: str, target: Any, *, sql: bool, db: str | None,
     script = session.project.script
     database = session._database(db)
     display_target = ", ".join(target) if isinstance(target, tuple) else target
+    for text in (target,) if isinstance(target, str) else target:
+        for part in text.split(":", 1) if sql else (text,):
+            check_target(part, action)
     target = session._resolve_tags(target)
     start = None
     if isinstance(target, tuple) and sql and any(":" in t for t in target):
@@ -201,6 +204,15 @@ def _stopped(action: str, database: Database, planned: list, done: list[Step],
         f"{kept_statements(exc, ran, has_transactional_ddl(database.engine))}; "
         f"{database.name} is now at {now}"
     )
+
+
+def check_target(text: str, action: str) -> None:
+    """One line for a revision text Alembic would trip over (an empty one, ``branch@``)."""
+    if not text.strip():
+        raise NbMigrateError(f"{action}: give a revision (head, base, +1, -1, an id, a tag)")
+    if text.endswith("@"):
+        raise NbMigrateError(f"{action}: {text!r} names a branch but no revision: "
+                             f"{text}head, {text}+1")
 
 
 def _resolve(script: Any, target: str | tuple, action: str) -> None:

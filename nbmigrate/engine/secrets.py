@@ -8,6 +8,11 @@ from collections.abc import Iterable
 from sqlalchemy.engine import URL
 
 _URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][\w+.-]*://[^:/@\s]*:)(?P<pw>[^@\s]+)(?P<at>@)")
+# user:password@host without a scheme (a URL typed without one), and scheme://user:password
+# cut off at the "@" (as Alembic quotes a revision it cannot find)
+_BARE_PASSWORD = re.compile(r"(?P<head>(?:^|[\s'\"(=/])[\w.+%-]+:)(?P<pw>[^@\s/'\":]+)(?P<at>@)")
+_CUT_PASSWORD = re.compile(r"(?P<head>(?:[A-Za-z][\w+.-]*:)?//[^:/@\s'\"]+:)(?!\*\*\*)"
+                           r"(?P<pw>[^@\s/'\"]+)(?P<end>['\"\s]|$)")
 _KEYWORD_PASSWORD = re.compile(r"(?i)\b(password|passwd|pwd)=(?!\*\*\*)[^\s&;,'\")]+")
 
 
@@ -21,6 +26,8 @@ def mask_url(url: URL | str) -> str:
 def redact(text: str, passwords: Iterable[str] = ()) -> str:
     """``text`` with URL passwords, ``password=`` values and known passwords masked."""
     text = _URL_PASSWORD.sub(r"\g<head>***\g<at>", text)
+    text = _BARE_PASSWORD.sub(r"\g<head>***\g<at>", text)
+    text = _CUT_PASSWORD.sub(r"\g<head>***\g<end>", text)
     text = _KEYWORD_PASSWORD.sub(r"\1=***", text)
     for password in passwords:
         if password and len(password) >= 3:

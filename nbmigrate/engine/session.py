@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import audit, autogen
 from . import enums as _enums  # noqa: F401 - registers PostgreSQL enum comparison
-from .applying import move
+from .applying import check_target, move
 from .connections import (
     DEFAULT,
     Database,
@@ -82,8 +82,22 @@ def user_errors(method: F) -> F:
             raise NbMigrateError(redact(str(exc), self.databases.passwords())) from None
         except SQLAlchemyError as exc:
             raise NbMigrateError(short_error(exc)) from None
+        except AssertionError as exc:  # an Alembic internal check on a malformed target
+            if exc.__traceback__ is None or "alembic" not in _last_module(exc):
+                raise
+            raise NbMigrateError(
+                f"{method.__name__}: Alembic cannot read that revision or range"
+            ) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _last_module(exc: BaseException) -> str:
+    """The module where ``exc`` was raised."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb.tb_frame.f_globals.get("__name__", "") if tb is not None else ""
 
 
 class Session:
@@ -636,8 +650,7 @@ class Session:
     def show(self, revision: str, *, db: str | None = None) -> RevisionDetails:
         """One revision (or ``heads``, ``current``, a branch label...) in full."""
         script = self.project.script
-        if not revision.strip():
-            raise NbMigrateError("show: give a revision (head, current, a prefix, a tag...)")
+        check_target(revision, "show")
         ids: Iterable[str] = [self._resolve_tags(revision)]
         if revision == "current":
             current, note = self._heads_if_reachable(db)
@@ -670,6 +683,8 @@ class Session:
                 f"tag {name!r} already names {short(tags[name])}: %migrate tag --delete {name}"
             )
         check_name(script, name)
+        if revision is not None:
+            check_target(revision, "tag")
         if revision is None:
             database = self._database(db)
             self._learn_version(database)
@@ -744,6 +759,9 @@ def _refuse_reuse(script: Any, rev_id: str | None, branch_label: str | None) -> 
             f"revision {rev_id} already exists ({existing.path}): "
             "nothing written; give another --rev-id, or edit that script"
         )
+    if branch_label is not None and not re.fullmatch(r"[\w.\-]+", branch_label):
+        raise NbMigrateError(f"--branch-label {branch_label!r}: use letters, digits, ., - "
+                             "and _ only")
     labels = {label for sc in script.walk_revisions() for label in sc.branch_labels}
     if branch_label is not None and branch_label in labels:
         raise NbMigrateError(f"branch label {branch_label!r} is already used: nothing written")

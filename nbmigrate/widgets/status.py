@@ -35,7 +35,7 @@ class StatusLine(w.HTML):
         """Show ``text`` as ``kind`` (ready, busy, ok, error)."""
         self.kind, self.text = kind, text
         self.value = (f"<div class=nbm-status data-kind={kind} style='color:{COLORS[kind]};"
-                      "white-space:nowrap;overflow:hidden;text-overflow:ellipsis'>"
+                      "white-space:normal;overflow-wrap:anywhere'>"
                       f"{html.escape(PREFIX[kind] + text)}</div>")
 
 

@@ -45,7 +45,8 @@ class UpgradePanel(w.VBox):
         self.apply = w.Button(description="Apply", button_style="primary", icon="play",
                               tooltip="run the previewed plan")
         self.confirm = w.Button(description="Apply, losing data", button_style="danger",
-                                icon="exclamation-triangle", layout=w.Layout(width="auto"),
+                                icon="exclamation-triangle",
+                                layout=w.Layout(width="auto", flex="0 0 auto"),
                                 tooltip="I have read the plan: run it although data is lost")
         self.confirm.layout.display = "none"
         self.progress = w.IntProgress(value=0, min=0, max=1, description="Progress",
@@ -137,7 +138,8 @@ class UpgradePanel(w.VBox):
         except DestructiveChange as exc:
             self.confirm.layout.display = ""
             self.step.value = "refused: nothing changed"
-            raise DestructiveChange(f"{exc}; here: 'Apply, losing data' goes ahead") from None
+            what = str(exc).split(" See the plan:")[0]  # the rest is advice for the magics
+            raise DestructiveChange(f"{what} 'Apply, losing data' goes ahead") from None
         except BaseException:
             self.progress.bar_style = "danger"
             self.owner.refresh_quietly()  # show where the database stopped
