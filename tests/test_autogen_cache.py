@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
+from conftest import server_url
 
 from nbmigrate.engine import Session
 from nbmigrate.engine.reflection import KEPT, PG_CATALOGS, ReflectionCache
@@ -177,9 +178,8 @@ def test_sqlite_file_replaced_by_another_with_the_same_schema_version(sqlite_set
                                                        for o in before.operations}
 
 
-def test_postgresql_signature_covers_every_catalog_reflection_reads(db_url):
-    if not db_url.startswith("postgresql"):
-        pytest.skip("PostgreSQL catalogs")
+def test_postgresql_signature_covers_every_catalog_reflection_reads():
+    db_url = server_url("postgresql")
     model, _held = model_and_database()
     engine = sa.create_engine(db_url)
     model.create_all(engine)

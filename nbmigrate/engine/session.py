@@ -411,7 +411,12 @@ class Session:
             kwargs = {}
         with self._environment(database, **config_kw) as config, \
                 _remove_new_files_on_error(project.script), \
-                preserve_logging() if self._foreign() else contextlib.nullcontext():
+                preserve_logging() if self._foreign() else contextlib.nullcontext(), \
+                autogen.gc_paused() if autogenerate else contextlib.nullcontext():
+            if autogenerate:  # reuse the last diff's reflection (an attached env.py ignores it)
+                from .reflection import configure_options
+
+                config.attributes["nbmigrate.configure"].update(configure_options())
             try:
                 created = command.revision(
                     config, message, autogenerate=autogenerate, head=head, splice=splice,
