@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import sqlalchemy as sa
+from conftest import server_url
 from helpers import columns, version
 
 USERS = '''%%migrate revision -m "users" --rev-id r1
@@ -300,3 +301,29 @@ def test_a_backfill_before_not_null_is_counted_but_not_refused(nb, db_url):
     nb.ok("%migrate upgrade head")
     assert version(db_url) == {"r2"}
     assert count(db_url, "SELECT count(*) FROM users WHERE name = 'unknown'") == 2
+
+
+CONCURRENTLY = '''%%migrate revision -m "index concurrently" --rev-id r2
+def upgrade():
+    with op.get_context().autocommit_block():
+        op.create_index("ix_users_name", "users", ["name"], postgresql_concurrently=True)
+
+def downgrade():
+    with op.get_context().autocommit_block():
+        op.drop_index("ix_users_name", "users", postgresql_concurrently=True)
+'''
+
+
+def test_the_safer_pattern_lint_suggests_runs_on_postgresql(nb):
+    url = server_url("postgresql")
+    nb.ok(f"%migrate init migrations --url {url}")
+    nb.ok(USERS)
+    nb.ok("%migrate upgrade head")
+    nb.ok(CONCURRENTLY)
+    assert len(nb.ok("%migrate lint")) == 0  # CONCURRENTLY is the advice, so no warning
+    nb.ok("%migrate upgrade head")  # autocommit_block needs a revision outside a transaction
+    engine = sa.create_engine(url)
+    assert "ix_users_name" in {i["name"] for i in sa.inspect(engine).get_indexes("users")}
+    engine.dispose()
+    nb.ok("%migrate downgrade -1")
+    assert version(url) == {"r1"}

@@ -13,6 +13,7 @@ import re
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from alembic.script.revision import RevisionError
@@ -128,6 +129,8 @@ def _apply(session: Any, action: str, target: str, database: Database,
                          ",".join(step.destination_revision_ids)))
         clock[0] = now
         ran.clear()  # statements of the step in progress only
+        if savepoints is not None:
+            savepoints.next()
         if session.on_progress is not None:
             session.on_progress(done[-1], len(done), len(planned))
 
@@ -138,15 +141,22 @@ def _apply(session: Any, action: str, target: str, database: Database,
     ) as waited, statements_run(conn, database.version_table) as ran:
         audit.ensure_log(conn)
         before = database.heads(conn)  # read under the lock: what others did is counted
+        chosen = steps(before) if action != "stamp" else []  # a stamp runs no script
         if guard:
-            _refuse_data_loss(action, target, database, conn, steps(before))
+            _refuse_data_loss(action, target, database, conn, chosen)
         ran.clear()  # the lock's, the log's and the guard's own queries
+        savepoints = (Savepoints(conn) if chosen and not session._foreign()
+                      and Savepoints.suit(database, chosen) else None)
         try:
             with session._environment(database, connection=conn, on_version_apply=applied
                                    ) as config:
                 run_env(config, script, plan, guard_logging=session._foreign(), **env_kw)
+            if savepoints is not None:
+                savepoints.finish()
             conn.commit()
         except Exception as exc:  # noqa: BLE001 - a migration can raise anything
+            if savepoints is not None:
+                savepoints.keep_done()
             if conn.in_transaction():
                 conn.rollback()
             error = _stopped(action, database, planned, done, exc, list(ran))
@@ -164,6 +174,49 @@ def _apply(session: Any, action: str, target: str, database: Database,
                 for s in planned]  # an env.py of the project's own, without our hook
     return ApplyResult(action, database.name, target, before, after, done,
                        time.perf_counter() - started, waited)
+
+
+class Savepoints:
+    """One transaction for a whole move and a SAVEPOINT per revision: one commit (and
+    fsync) instead of one per revision, while a failing revision still rolls back alone
+    and the revisions before it are kept.
+
+    Alembic leaves transactions to a caller whose connection is already in one, so
+    this works with nbmigrate's env.py, which uses the connection it is given.
+    """
+
+    def __init__(self, connection: Connection) -> None:
+        if connection.in_transaction():
+            connection.commit()
+        self.connection = connection
+        self.outer = connection.begin()
+        self.step = connection.begin_nested()
+
+    @staticmethod
+    def suit(database: Database, steps: list) -> bool:
+        """Transactional DDL, and no script that needs autocommit (autocommit_block())."""
+        if database.dialect not in ("sqlite", "postgresql") or \
+                not has_transactional_ddl(database.engine):
+            return False
+        paths = [getattr(getattr(s, "revision", None), "path", None) for s in steps]
+        return all(p and "autocommit_block" not in Path(p).read_text(encoding="utf-8")
+                   for p in paths)
+
+    def next(self) -> None:
+        """A revision is done: keep it, and start the next one's savepoint."""
+        self.step.commit()
+        self.step = self.connection.begin_nested()
+
+    def finish(self) -> None:
+        self.step.commit()
+        self.outer.commit()
+
+    def keep_done(self) -> None:
+        """The revision in progress failed: undo it alone and keep those before it."""
+        if self.step.is_active:
+            self.step.rollback()
+        if self.outer.is_active:
+            self.outer.commit()
 
 
 def _refuse_data_loss(action: str, target: str, database: Database,
