@@ -16,7 +16,7 @@ from typing import Any
 
 from alembic.operations import Operations
 from alembic.operations.base import BatchOperations
-from alembic.operations.ops import CreateTableOp, MigrateOperation
+from alembic.operations.ops import BulkInsertOp, CreateTableOp, MigrateOperation
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection, Dialect
 
@@ -47,12 +47,31 @@ class Recorder:
         return list(self.recorded), ""
 
 
+class _TableLater:
+    """What ``op.create_table`` returns while recording: the Table, built only if the
+    script uses it (as for ``op.bulk_insert``); most scripts never do."""
+
+    def __init__(self, operation: CreateTableOp, context: MigrationContext) -> None:
+        self._operation, self._context = operation, context
+        self._table: Any = None
+
+    def table(self) -> Any:
+        if self._table is None:
+            self._table = self._operation.to_table(self._context)
+        return self._table
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.table(), name)
+
+
 def _recording(ops: Any, recorded: list[MigrateOperation], batch: bool = False) -> Any:
     def invoke(operation: MigrateOperation) -> Any:
         operation._nbmigrate_batch = batch  # type: ignore[attr-defined]
+        if isinstance(operation, BulkInsertOp) and isinstance(operation.table, _TableLater):
+            operation.table = operation.table.table()
         recorded.append(operation)
-        if isinstance(operation, CreateTableOp):  # scripts use the Table, e.g. for bulk_insert
-            return operation.to_table(ops.migration_context)
+        if isinstance(operation, CreateTableOp):
+            return _TableLater(operation, ops.migration_context)
         return None
 
     ops.invoke = invoke
