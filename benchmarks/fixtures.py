@@ -71,7 +71,13 @@ def ddl_statements(count: int, dialect: sa.Dialect) -> list[str]:
 
 
 def wide_model(count: int) -> sa.MetaData:
-    """``count`` tables of 5 columns, an index and a foreign key to the previous table."""
+    """``count`` tables of 5 columns, an index and a foreign key each.
+
+    The keys form shallow trees (each table points at the first of its ten, those at
+    w0), not one chain: ``MetaData.reflect``, the floor, follows a chain of foreign keys
+    by recursion and overflows Python's stack on a 1000-table chain when PostgreSQL
+    lists the tables in an unlucky order.
+    """
     metadata = sa.MetaData()
     for i in range(count):
         columns = [
@@ -80,9 +86,8 @@ def wide_model(count: int) -> sa.MetaData:
             sa.Column("amount", sa.Numeric(10, 2)),
             sa.Column("created", sa.DateTime),
         ]
-        ref = f"w{i - 1}.id" if i else None
-        columns.append(sa.Column("parent_id", sa.Integer,
-                                 sa.ForeignKey(ref) if ref else None))
+        parent = i - i % 10 if i % 10 else 0  # w0 points at itself
+        columns.append(sa.Column("parent_id", sa.Integer, sa.ForeignKey(f"w{parent}.id")))
         sa.Table(f"w{i}", metadata, *columns, sa.Index(f"ix_w{i}_name", "name"))
     return metadata
 

@@ -257,6 +257,10 @@ class Session:
         (before reading or moving its heads)."""
         if database.version is not None or self._project is None:
             return
+        env_py = self._project.location / "env.py"
+        if env_py.is_file() and "version_table" not in env_py.read_text(encoding="utf-8"):
+            database.version = ("alembic_version", None)  # it does not choose one
+            return
         try:
             with database.connect() as conn, self._environment(database, connection=conn
                                                                ) as config:
