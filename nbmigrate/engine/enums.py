@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic.autogenerate import comparators, renderers
 from alembic.operations import MigrateOperation, Operations
-from alembic.util.langhelpers import PriorityDispatchResult
+from alembic.util import PriorityDispatchResult
 
 
 class EnumValuesOp(MigrateOperation):
