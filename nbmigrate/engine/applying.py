@@ -56,8 +56,7 @@ def move(session: Any, action: str, target: Any, *, sql: bool, db: str | None,
             )
         start, target = target.split(":", 1)
     elif sql and start is None:
-        session._learn_version(database)
-        with database.connect() as conn:
+        with session._connect(database) as conn:
             heads = database.heads(conn)
         if len(heads) > 1:
             raise NbMigrateError(
@@ -91,8 +90,7 @@ def move(session: Any, action: str, target: Any, *, sql: bool, db: str | None,
             run_env(config, script, steps, guard_logging=session._foreign(), **env_kw)
         return SqlScript(action, database.dialect, buffer.getvalue().strip())
     if dry_run:
-        session._learn_version(database)
-        with database.connect() as conn:
+        with session._connect(database) as conn:
             current = database.heads(conn)
             try:
                 return build_plan(action, database.name, display_target, current,
@@ -135,8 +133,7 @@ def _apply(session: Any, action: str, target: str, database: Database,
             session.on_progress(done[-1], len(done), len(planned))
 
     started = time.perf_counter()
-    session._learn_version(database)
-    with database.connect() as conn, migration_lock(
+    with session._connect(database) as conn, migration_lock(
         conn, timeout=session.lock_timeout, on_wait=session.on_wait
     ) as waited, statements_run(conn, database.version_table) as ran:
         audit.ensure_log(conn)

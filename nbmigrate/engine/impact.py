@@ -15,6 +15,8 @@ import sqlalchemy as sa
 from alembic.operations import ops
 from sqlalchemy.engine import Connection
 
+from .results import clip
+
 DELETING_SQL = ("delete", "drop", "truncate")
 
 
@@ -131,7 +133,7 @@ def assess(operation: Any, live: LiveSchema) -> Impact:
     if isinstance(operation, ops.ExecuteSQLOp):
         text = str(operation.sqltext).strip()
         if text.split(None, 1)[:1] and text.split(None, 1)[0].lower() in DELETING_SQL:
-            return Impact(True, None, f"runs {_first_line(text)}: rows affected unknown")
+            return Impact(True, None, f"runs {clip(text, 60)}: rows affected unknown")
     return Impact()
 
 
@@ -221,7 +223,3 @@ def _duplicates(operation: Any, live: LiveSchema) -> Impact:
     text = f"{dups} duplicated value(s): the constraint would fail" if dups else ""
     return Impact(False, dups, text)
 
-
-def _first_line(text: str, width: int = 60) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= width else line[: width - 3] + "..."

@@ -16,7 +16,7 @@ from .connections import short_error
 from .impact import Impact, LiveSchema, assess
 from .lint import lint, non_transactional
 from .recorder import Recorder, render_sql
-from .results import Result, heads_text
+from .results import Result, clip, heads_text
 
 LOSSY = (ops.DropTableOp, ops.DropColumnOp)  # lose data unless proven empty
 
@@ -151,8 +151,7 @@ def name_of(operation: Any) -> str:
     if isinstance(operation, ops.RenameTableOp):
         return f"-> {operation.new_table_name}"
     if isinstance(operation, ops.ExecuteSQLOp):
-        sql = " ".join(str(operation.sqltext).split())
-        return sql if len(sql) <= 50 else sql[:47] + "..."
+        return clip(str(operation.sqltext), 50)
     for attr in ("column_name", "index_name", "constraint_name"):
         value = getattr(operation, attr, None)
         if value:

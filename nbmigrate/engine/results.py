@@ -17,6 +17,12 @@ def short(revision: str | None) -> str:
     return revision[:12] if revision else "base"
 
 
+def clip(text: str, width: int) -> str:
+    """``text`` on one line, cut to ``width`` characters with "..." if longer."""
+    line = " ".join(text.split())
+    return line if len(line) <= width else line[: width - 3] + "..."
+
+
 def heads_text(heads: Sequence[str]) -> str:
     return ", ".join(short(h) for h in heads) if heads else "base (no revision applied)"
 

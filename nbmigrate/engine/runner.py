@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 
 from .connections import Database, has_transactional_ddl
 from .project import Project
+from .results import clip
 
 
 def current_heads(connection: Connection, version: tuple[str, str | None] | None = None
@@ -78,15 +79,10 @@ def statements_run(connection: Connection, version_table: str = "alembic_version
         event.remove(connection, "before_cursor_execute", before)
 
 
-def _short(statement: str, width: int = 70) -> str:
-    line = " ".join(statement.split())
-    return line if len(line) <= width else line[: width - 3] + "..."
-
-
 def failed_statement(exc: BaseException, ran: list[str]) -> str:
     """" on <statement>" naming the SQL that failed, if a statement failed."""
     statement = getattr(exc, "statement", None)
-    return f" on {_short(statement)}" if statement else ""
+    return f" on {clip(statement, 70)}" if statement else ""
 
 
 def kept_statements(exc: BaseException, ran: list[str], transactional: bool) -> str:
@@ -96,7 +92,7 @@ def kept_statements(exc: BaseException, ran: list[str], transactional: bool) -> 
     if transactional or not done:
         return ""
     return (f"; kept from the failed revision, as this database commits each DDL statement: "
-            f"{'; '.join(_short(s, 50) for s in done)}")
+            f"{'; '.join(clip(s, 50) for s in done)}")
 
 
 @contextmanager

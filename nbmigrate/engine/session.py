@@ -252,6 +252,11 @@ class Session:
         self._discover()
         return self.databases.get(name)
 
+    def _connect(self, database: Database) -> Connection:
+        """A connection to ``database``, its version table known (to read or move heads)."""
+        self._learn_version(database)
+        return database.connect()
+
     def _learn_version(self, database: Database) -> None:
         """Read, once, which version table the project's env.py uses for ``database``
         (before reading or moving its heads)."""
@@ -611,8 +616,7 @@ class Session:
             return None, "no database connected"
         database = self._database(db)
         try:
-            self._learn_version(database)
-            with database.connect() as conn:
+            with self._connect(database) as conn:
                 return read(database, conn), ""
         except NbMigrateError as exc:
             if db is not None:
@@ -624,8 +628,7 @@ class Session:
         """Which revision(s) the database is at, and what is pending."""
         script = self.project.script
         database = self._database(db)
-        self._learn_version(database)
-        with database.connect() as conn:
+        with self._connect(database) as conn:
             heads = database.heads(conn)
         known = [h for h in heads if _known(script, h)]
         unknown = tuple(h for h in heads if h not in known)
@@ -696,8 +699,7 @@ class Session:
             check_target(revision, "tag")
         if revision is None:
             database = self._database(db)
-            self._learn_version(database)
-            with database.connect() as conn:
+            with self._connect(database) as conn:
                 current = database.heads(conn)
             if len(current) != 1:
                 raise NbMigrateError(
