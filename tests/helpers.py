@@ -88,3 +88,21 @@ def snapshot(directory: Path) -> dict[str, bytes]:
         for p in sorted(directory.rglob("*"))
         if p.is_file() and "__pycache__" not in p.parts and not p.name.endswith(".db-journal")
     }
+
+
+def value_views(value) -> list[str]:
+    """Every way a cell's value shows: text, repr, HTML, and its table as text and HTML."""
+    import pandas as pd
+
+    if value is None:
+        return []
+    views = [str(value), repr(value)]
+    if hasattr(value, "_repr_html_"):
+        views.append(value._repr_html_() or "")
+    frames = [value] if isinstance(value, pd.DataFrame) else []
+    if hasattr(value, "to_frame"):
+        frames.append(value.to_frame())
+    for frame in frames:
+        with pd.option_context("display.max_columns", None, "display.width", 10_000):
+            views += [frame.to_string(), frame.to_html(), repr(frame)]
+    return views

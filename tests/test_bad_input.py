@@ -13,10 +13,17 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from conftest import RUN_DATABASE, empty_schema, server_url
-from helpers import MODEL_CELL, OTHER_BASE_CELL, added_tables, columns, snapshot, version
+from helpers import (
+    MODEL_CELL,
+    OTHER_BASE_CELL,
+    added_tables,
+    columns,
+    snapshot,
+    value_views,
+    version,
+)
 from IPython.core.error import UsageError
 
 PACKAGE = Path(__file__).resolve().parent.parent / "nbmigrate"
@@ -127,19 +134,7 @@ def pg_with_password():
 
 def everything_shown(out) -> str:
     """The cell's text, error, rich outputs, and its value as text, HTML and table."""
-    parts = [out.shown]
-    value = out.result
-    if value is not None:
-        parts += [str(value), repr(value)]
-        if hasattr(value, "_repr_html_"):
-            parts.append(value._repr_html_() or "")
-        frames = [value] if isinstance(value, pd.DataFrame) else []
-        if hasattr(value, "to_frame"):
-            frames.append(value.to_frame())
-        for frame in frames:
-            with pd.option_context("display.max_columns", None, "display.width", 10_000):
-                parts += [frame.to_string(), frame.to_html(), repr(frame)]
-    return "\n".join(parts)
+    return "\n".join([out.shown, *value_views(out.result)])
 
 
 class Remember(logging.Handler):

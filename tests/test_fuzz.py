@@ -40,10 +40,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import sqlalchemy as sa
-from helpers import MODEL_CELL, snapshot, table_revision
+from helpers import MODEL_CELL, snapshot, table_revision, value_views
 from IPython.core.error import UsageError
 from sqlalchemy.pool import NullPool
 
@@ -574,18 +573,7 @@ def everything_shown(out: Outcome) -> str:
     parts = [out.stdout, out.stderr, out.error_line]
     for shown in out.outputs:
         parts.extend(str(v) for v in shown.data.values())
-    value = out.result
-    if value is not None:
-        parts += [str(value), repr(value)]
-        if hasattr(value, "_repr_html_"):
-            parts.append(value._repr_html_() or "")
-        frames = [value] if isinstance(value, pd.DataFrame) else []
-        if hasattr(value, "to_frame"):
-            frames.append(value.to_frame())
-        for frame in frames:
-            with pd.option_context("display.max_columns", None, "display.width", 10_000):
-                parts += [frame.to_string(), frame.to_html(), repr(frame)]
-    return "\n".join(parts)
+    return "\n".join([*parts, *value_views(out.result)])
 
 
 def problems(case: Case, out: Outcome) -> list[str]:
