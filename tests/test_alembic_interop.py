@@ -8,16 +8,13 @@ runs revisions that `alembic revision` wrote, and drives a team's own
 from __future__ import annotations
 
 import logging
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from alembic.config import Config
-from helpers import MODEL_CELL, snapshot, tables, version
+from helpers import MODEL_CELL, MODELS_PY, alembic, snapshot, tables, team_project, version
 from IPython.core.error import UsageError
 
 TEAM_REVISION = '''%%migrate revision -m "t"
@@ -27,47 +24,6 @@ def upgrade():
 def downgrade():
     op.drop_table("t")
 '''
-
-
-def alembic(*args: str, cwd: Path, url: str | None = None) -> str:
-    """Run the plain `alembic` command in ``cwd`` as a terminal would; returns its stdout."""
-    env = {k: v for k, v in os.environ.items() if k not in ("NBMIGRATE_URL", "PYTHONPATH")}
-    if url:
-        env["NBMIGRATE_URL"] = url
-    done = subprocess.run([sys.executable, "-m", "alembic", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, f"alembic {' '.join(args)} failed:\n{done.stderr}"
-    return done.stdout
-
-
-MODELS = (
-    "from sqlalchemy import Column, Integer, MetaData, Table\n"
-    "metadata = MetaData()\n"
-    "Table('things', metadata, Column('id', Integer, primary_key=True))\n"
-)
-
-
-@pytest.fixture
-def models(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """``models.py`` in the work dir, importable as a kernel started there would import it."""
-    monkeypatch.syspath_prepend(str(workdir))
-    sys.modules.pop("models", None)
-    path = workdir / "models.py"
-    path.write_text(MODELS)
-    yield path
-    sys.modules.pop("models", None)
-
-
-def team_project(workdir: Path, url: str, **sections: str) -> Path:
-    """`alembic init alembic` in ``workdir``, its sqlalchemy.url set to ``url``."""
-    alembic("init", "alembic", cwd=workdir)
-    ini = workdir / "alembic.ini"
-    text = ini.read_text().replace("driver://user:pass@localhost/dbname", url)
-    for name, section_url in sections.items():
-        text += (f"\n[{name}]\nscript_location = %(here)s/alembic\n"
-                 f"sqlalchemy.url = {section_url}\n")
-    ini.write_text(text)
-    return ini
 
 
 def fill_in(script: Path, upgrade: str, downgrade: str) -> None:
@@ -147,7 +103,8 @@ def test_terminal_autogenerate_leaves_nbmigrates_audit_table_alone(nb, workdir, 
     nb.ok("%migrate upgrade head")  # the notebook's upgrade writes the nbmigrate_log table
     assert "nbmigrate_log" in tables(f"sqlite:///{workdir / 'x.db'}")
 
-    models.write_text(MODELS + "Table('more', metadata, Column('id', Integer, primary_key=True))\n")
+    models.write_text(MODELS_PY
+                      + "Table('more', metadata, Column('id', Integer, primary_key=True))\n")
     alembic("revision", "--autogenerate", "-m", "more", cwd=workdir)
     script = next((workdir / "migrations" / "versions").glob("*_more.py")).read_text()
     assert "op.create_table('more'" in script
@@ -361,6 +318,24 @@ def test_init_with_an_unknown_template_names_the_choices_and_writes_nothing(nb, 
     assert not (workdir / "mig").exists()
 
 
+def test_alembic_and_custom_templates(nb, workdir):
+    nb.ok("%migrate init generic_mig --template generic --url sqlite:///g.db")
+    assert "fileConfig(config.config_file_name)" in (workdir / "generic_mig" / "env.py").read_text()
+    custom = workdir / "custom_template"
+    shutil.copytree(Path(Config().get_template_directory()) / "generic", custom)
+    mako = custom / "script.py.mako"
+    mako.write_text("# made from our team template\n" + mako.read_text())
+    (workdir / "alembic.ini").unlink()  # one alembic.ini per folder: start another project
+    nb.ok(f"%migrate init custom_mig --template {custom} --url sqlite:///c.db")
+    made = nb.ok("%migrate revision -m first")
+    assert Path(made.path).read_text().startswith("# made from our team template")
+    (workdir / "alembic.ini").unlink()
+    before = snapshot(workdir)
+    out = nb.run("%migrate init other --template nonsense")
+    assert "generic" in out.error_line and "\n" not in out.error_line
+    assert snapshot(workdir) == before
+
+
 # --- init never overwrites
 
 @pytest.mark.parametrize("existing", ["migrations/env.py", "alembic.ini"])
@@ -373,4 +348,13 @@ def test_init_refuses_to_overwrite_an_existing_project(nb, workdir, existing):
     assert isinstance(out.error, UsageError)
     assert "\n" not in out.error_line
     assert "already exists" in out.error_line
+    assert snapshot(workdir) == before
+
+
+def test_init_refuses_an_existing_directory(nb, workdir):
+    (workdir / "migrations").mkdir()
+    (workdir / "migrations" / "notes.txt").write_text("mine")
+    before = snapshot(workdir)
+    out = nb.run("%migrate init migrations --url sqlite:///a.db")
+    assert "already exists" in out.error_line and "\n" not in out.error_line
     assert snapshot(workdir) == before

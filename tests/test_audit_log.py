@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import getpass
-import subprocess
-import sys
 
-from helpers import table_revision, tables
+from helpers import table_revision, tables, team_project
 
 import nbmigrate
 
@@ -48,18 +46,12 @@ def test_autogenerate_never_proposes_to_drop_the_log(nb, db_url, model_cell, wor
     assert "no changes" in str(nb.ok("%migrate revision --autogenerate -m again"))
 
 
-def test_a_team_env_py_does_not_drop_the_log_either(nb, workdir, monkeypatch):
-    subprocess.run([sys.executable, "-m", "alembic", "init", "alembic"], cwd=workdir,
-                   check=True, capture_output=True)
-    ini = workdir / "alembic.ini"
-    ini.write_text(ini.read_text().replace("driver://user:pass@localhost/dbname",
-                                           f"sqlite:///{workdir / 'team.db'}"))
+def test_a_team_env_py_does_not_drop_the_log_either(nb, workdir, models):
+    team_project(workdir, f"sqlite:///{workdir / 'team.db'}")
     env = workdir / "alembic" / "env.py"  # the team's env.py imports its models
-    (workdir / "models.py").write_text("from sqlalchemy import MetaData\nmetadata = MetaData()\n")
+    models.write_text("from sqlalchemy import MetaData\nmetadata = MetaData()\n")
     env.write_text(env.read_text().replace("target_metadata = None",
                                            "from models import metadata as target_metadata"))
-    monkeypatch.syspath_prepend(str(workdir))  # as in a kernel started in this folder
-    monkeypatch.delitem(sys.modules, "models", raising=False)  # another test's models.py
     nb.ok("%migrate attach alembic.ini")
     nb.ok("%migrate stamp base")  # creates the log table in team.db
     assert "nbmigrate_log" in tables(f"sqlite:///{workdir / 'team.db'}")

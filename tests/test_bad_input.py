@@ -6,7 +6,6 @@ IPython and ipywidgets.
 
 from __future__ import annotations
 
-import logging
 import re
 import subprocess
 import sys
@@ -14,26 +13,25 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import RUN_DATABASE, empty_schema, server_url
 from helpers import (
     MODEL_CELL,
+    MODEL_WITH_EMAIL_CELL,
     OTHER_BASE_CELL,
+    ROOT,
+    RUN_DATABASE,
     added_tables,
     columns,
+    empty_schema,
+    everything_shown,
+    paths,
+    server_url,
     snapshot,
-    value_views,
     version,
+    with_password,
 )
 from IPython.core.error import UsageError
 
-PACKAGE = Path(__file__).resolve().parent.parent / "nbmigrate"
-WITH_EMAIL = MODEL_CELL + "    email: Mapped[str | None] = mapped_column(String(120))\n"
-
-
-def paths(directory: Path) -> set[str]:
-    """Every file and folder under ``directory`` (an empty new folder counts as a change)."""
-    return {str(p.relative_to(directory)) for p in directory.rglob("*")
-            if "__pycache__" not in p.parts and not p.name.endswith(".db-journal")}
+PACKAGE = ROOT / "nbmigrate"
 
 
 @pytest.fixture
@@ -44,7 +42,7 @@ def project(nb, workdir):
     nb.ok("%migrate init migrations --url sqlite:///app.db")
     first = nb.ok("%migrate revision --autogenerate -m 'create users'").revision.revision
     nb.ok("%migrate upgrade head")
-    nb.ok(WITH_EMAIL)
+    nb.ok(MODEL_WITH_EMAIL_CELL)
     nb.ok("%migrate revision --autogenerate -m 'add email'")
     url = f"sqlite:///{workdir / 'app.db'}"
     assert version(url) == {first}
@@ -127,37 +125,9 @@ MARIADB_WRONG_PASSWORD = f"mysql+pymysql://root:{WRONG_PASSWORD}@127.0.0.1:3306/
 @pytest.fixture
 def pg_with_password():
     """The PostgreSQL test database, empty, by a URL holding a password (trust auth takes it)."""
-    url = server_url("postgresql").replace("postgres@", f"postgres:{PASSWORD}@")
+    url = with_password(server_url("postgresql"), PASSWORD)
     yield url
     empty_schema(url)
-
-
-def everything_shown(out) -> str:
-    """The cell's text, error, rich outputs, and its value as text, HTML and table."""
-    return "\n".join([out.shown, *value_views(out.result)])
-
-
-class Remember(logging.Handler):
-    """Keeps every log record's message."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-
-
-@pytest.fixture
-def log_messages():
-    """Every message logged during the test, at any level."""
-    root, handler = logging.getLogger(), Remember()
-    level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    yield handler.messages
-    root.removeHandler(handler)
-    root.setLevel(level)
 
 
 def test_password_never_shown(nb, workdir, pg_with_password, log_messages):
@@ -273,13 +243,13 @@ def test_rerunning_the_model_cell_uses_the_newest_base(nb, connected, workdir):
     nb.ok("%migrate upgrade head")
     assert nb.ok("%migrate diff").empty
 
-    nb.ok(WITH_EMAIL)  # same cell, run again with one more column
+    nb.ok(MODEL_WITH_EMAIL_CELL)  # same cell, run again with one more column
     diff = nb.ok("%migrate diff")
     assert [(o.op, o.table, o.name) for o in diff.operations] == [("add_column", "users", "email")]
     nb.ok("%migrate revision --autogenerate -m 'add email'")
     nb.ok("%migrate upgrade head")
     assert "email" in columns(url, "users")
-    nb.ok(WITH_EMAIL)  # and once more, unchanged
+    nb.ok(MODEL_WITH_EMAIL_CELL)  # and once more, unchanged
     assert nb.ok("%migrate diff").empty
 
 

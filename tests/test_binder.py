@@ -13,12 +13,11 @@ import importlib.metadata
 import os
 import re
 import sys
-from pathlib import Path
 
 import nbformat
+from helpers import ROOT
 from packaging.requirements import Requirement
 
-ROOT = Path(__file__).resolve().parent.parent
 BINDER = ROOT / "binder"
 BADGE = re.compile(
     r"\[!\[Binder\]\(https://mybinder\.org/badge_logo\.svg\)\]"

@@ -9,14 +9,21 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers import MODEL_CELL, OTHER_BASE_CELL, added_tables, snapshot, tables, version
+from helpers import (
+    MODEL_CELL,
+    OTHER_BASE_CELL,
+    ROOT,
+    added_tables,
+    nbmigrate,
+    snapshot,
+    tables,
+    version,
+)
 
 from nbmigrate.cli import main
 from nbmigrate.grammar import build_parser, subparsers
 
-ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
-SCRIPT = Path(sys.executable).with_name("nbmigrate")  # the installed console command
 MAGIC_COMMANDS = sorted(subparsers(build_parser()))
 CLI_COMMANDS = sorted(subparsers(build_parser("nbmigrate", cli=True)))
 
@@ -29,18 +36,6 @@ items = Table("items", metadata,
               Column("name", String(40)))
 """
 MODELS_WITH_PRICE = MODELS + 'items.append_column(Column("price", Integer))\n'
-
-
-def nbmigrate(*args: str, cwd: Path, pythonpath: Path | None = None,
-              **env: str) -> subprocess.CompletedProcess:
-    """Run the console command as a user would in a terminal."""
-    environ = {k: v for k, v in os.environ.items() if k not in ("NBMIGRATE_URL", "PYTHONPATH")}
-    environ.update(env)
-    if pythonpath is not None:
-        environ["PYTHONPATH"] = str(pythonpath)
-    command = [str(SCRIPT)] if SCRIPT.is_file() else [sys.executable, "-m", "nbmigrate.cli"]
-    return subprocess.run([*command, *args], cwd=cwd, capture_output=True, text=True,
-                          env=environ, timeout=120)
 
 
 def one_line(stderr: str) -> str:

@@ -12,8 +12,15 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import server_url
-from helpers import MODEL_CELL, columns, table_revision, tables, version
+from helpers import (
+    MODEL_CELL,
+    columns,
+    server_url,
+    table_revision,
+    tables,
+    version,
+    with_password,
+)
 
 from nbmigrate.widgets import Dashboard
 
@@ -343,8 +350,7 @@ def test_the_database_selector_switches_what_the_view_shows(nb, workdir):
 @pytest.mark.server
 def test_urls_are_shown_with_the_password_masked(nb, workdir):
     url, ui = start(nb, workdir)
-    server = sa.make_url(server_url("postgresql")).set(password="s3cret-pw")
-    nb.ns["pg_url"] = server.render_as_string(hide_password=False)
+    nb.ns["pg_url"] = with_password(server_url("postgresql"), "s3cret-pw")
     nb.ok("%migrate connect --name pg pg_url")  # the server trusts; the password is unused
     ui.refresh_button.click()
     ui.database.value = "pg"

@@ -24,12 +24,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from helpers import MODEL_CELL, columns, version
+from helpers import MODEL_CELL, ROOT, columns, version
 
 CHROMIUM = Path("/usr/bin/chromium")
 # .ci/run sets NBMIGRATE_REQUIRE_SERVERS=1; CI services set CI=true: there it must run
 IN_CI = os.environ.get("CI") == "true" or os.environ.get("NBMIGRATE_REQUIRE_SERVERS") == "1"
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+DOCS = ROOT / "docs"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                  "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from conftest import server_url
+from helpers import server_url
 
 MOOD_MODEL = """
 import enum

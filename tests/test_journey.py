@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from helpers import columns, snapshot, table_revision, tables, version
+from helpers import MODEL_WITH_EMAIL_CELL, columns, snapshot, table_revision, tables, version
 
 
 def test_cheat_sheet_journey(nb, db_url, model_cell):
@@ -20,7 +20,7 @@ def test_cheat_sheet_journey(nb, db_url, model_cell):
     assert [s.revision for s in applied.steps] == [first.revision.revision]
 
     # the model cell gains a column; re-running it must just work
-    nb.ok(model_cell + "    email: Mapped[str | None] = mapped_column(String(120))\n")
+    nb.ok(MODEL_WITH_EMAIL_CELL)
     diff = nb.ok("%migrate diff")
     assert [(o.op, o.table, o.name) for o in diff.operations] == [("add_column", "users", "email")]
     second = nb.ok("%migrate revision --autogenerate -m 'add email'")

@@ -2,23 +2,9 @@
 
 from __future__ import annotations
 
-import nbformat
 import pytest
-from helpers import MODEL_CELL, columns, version
-from nbclient import NotebookClient
+from helpers import MODEL_CELL, MODEL_WITH_EMAIL_CELL, columns, notebook, run_all, version
 from nbclient.exceptions import CellExecutionError
-
-
-def notebook(*cells: str) -> nbformat.NotebookNode:
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
-    return nb
-
-
-def execute(nb: nbformat.NotebookNode, workdir) -> nbformat.NotebookNode:
-    NotebookClient(nb, timeout=120, kernel_name="python3",
-                   resources={"metadata": {"path": str(workdir)}}).execute()
-    return nb
 
 
 def html_of(cell) -> str:
@@ -26,13 +12,13 @@ def html_of(cell) -> str:
 
 
 def test_journey_in_a_real_kernel(workdir):
-    nb = execute(notebook(
+    nb = run_all(notebook(
         "%load_ext nbmigrate",
         MODEL_CELL,
         "%migrate init migrations --url sqlite:///app.db",
         "%migrate revision --autogenerate -m 'create users'",
         "%migrate upgrade head",
-        MODEL_CELL + "    email: Mapped[str | None] = mapped_column(String(120))\n",
+        MODEL_WITH_EMAIL_CELL,
         "%migrate revision --autogenerate -m 'add email'",
         "%migrate upgrade head",
         "h = %migrate history\nh",
@@ -57,7 +43,7 @@ def test_a_mistake_stops_run_all_with_one_line(workdir):
         "ran_after_the_error = True",
     )
     with pytest.raises(CellExecutionError) as failure:
-        execute(nb, workdir)
+        run_all(nb, workdir)
     shown = nb.cells[2].outputs
     assert [o["output_type"] for o in shown] == ["stream"]  # no traceback output at all
     text = shown[0]["text"].strip()

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import sqlalchemy as sa
-from helpers import columns, tables, version
+from helpers import ROOT, columns, tables, version
 
 from nbmigrate.grammar import build_parser, subparsers
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+README = ROOT / "README.md"
 
 
 def section(title: str) -> str:

@@ -22,6 +22,7 @@ import os
 import re
 import secrets
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -337,6 +338,7 @@ def test_every_command_in_a_terminal(here, monkeypatch, capsys):
 
     workdir = here
     monkeypatch.syspath_prepend(str(workdir))
+    monkeypatch.delitem(sys.modules, "models", raising=False)  # another test's models.py
     (workdir / "models.py").write_text(MODELS)
     (workdir / "ok").mkdir()
     recorded = {}
@@ -349,6 +351,7 @@ def test_every_command_in_a_terminal(here, monkeypatch, capsys):
         out, err = capsys.readouterr()
         recorded[name] = {"exit": str(code), "stdout": normalise(out, workdir),
                           "stderr": normalise(err, workdir)}
+    sys.modules.pop("models", None)  # this test's models.py is gone with its folder
     check("terminal", recorded)
 
 

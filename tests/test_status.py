@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import server_url
-from helpers import MODEL_CELL
+from helpers import MODEL_CELL, server_url, with_password
 
 PASSWORD = "Stat0sSecret"
 
@@ -14,7 +13,7 @@ def test_status_shows_every_database_and_never_a_traceback(nb, workdir):
     nb.ok("%migrate revision --autogenerate -m users")
     nb.ok("%migrate upgrade head")
     nb.ok("%migrate connect --name behind sqlite:///behind.db")
-    pg = server_url("postgresql").replace("postgres@", f"postgres:{PASSWORD}@")
+    pg = with_password(server_url("postgresql"), PASSWORD)
     nb.ok(f"%migrate connect --name pg {pg}")
     with open(workdir / "alembic.ini", "a") as ini:  # a section whose server is down
         ini.write(f"\n[gone]\nsqlalchemy.url = postgresql+psycopg://u:{PASSWORD}@127.0.0.1:1/x\n")

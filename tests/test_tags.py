@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 
-import nbformat
 import pytest
-from helpers import snapshot, version
-from nbclient import NotebookClient
+from helpers import notebook, run_all, snapshot, version
 
 
 @pytest.fixture
@@ -63,10 +61,7 @@ def test_tags_survive_a_kernel_restart(nb, workdir):
     for rev in ("aaaa1111", "bbbb2222"):
         nb.ok(f"%migrate revision -m {rev} --rev-id {rev}")
     nb.ok("%migrate tag first aaaa1111")
-    later = nbformat.v4.new_notebook()
-    later.cells = [nbformat.v4.new_code_cell(c) for c in
-                   ("%load_ext nbmigrate", "%migrate upgrade first", "%migrate tags")]
-    NotebookClient(later, timeout=120, kernel_name="python3",
-                   resources={"metadata": {"path": str(workdir)}}).execute()
+    later = run_all(notebook("%load_ext nbmigrate", "%migrate upgrade first", "%migrate tags"),
+                    workdir)
     assert version(f"sqlite:///{workdir / 'app.db'}") == {"aaaa1111"}
     assert "first" in later.cells[2].outputs[0]["data"]["text/plain"]

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
-from helpers import snapshot, table_revision, tables, version
+from helpers import snapshot, table_revision, tables, version, write_revision
 from IPython.core.error import UsageError
 
 A, B, C = "aaaa0001", "bbbb0002", "cccc0003"
@@ -37,16 +37,10 @@ def one_line_error(out) -> str:
     return out.error_line
 
 
-def write(nb, rev: str, table: str, options: str = "") -> None:
-    """A ``%%migrate revision`` cell whose upgrade() creates ``table``."""
-    made = nb.ok(table_revision(rev, table, options=options))
-    assert made.revision.revision == rev
-
-
 def start(nb, url: str, revisions=CHAIN) -> None:
     nb.ok(f"%migrate init migrations --url {url}")
     for rev, table in revisions:
-        write(nb, rev, table)
+        write_revision(nb, rev, table)
 
 
 def sqlite(workdir: Path) -> str:
@@ -112,7 +106,7 @@ def test_an_unknown_or_ambiguous_target_is_one_line_and_changes_nothing(nb, work
 
 def test_a_second_root_with_a_branch_label_makes_two_heads(nb, db_url):
     start(nb, db_url, ((A, "ta"), (B, "tb")))
-    write(nb, FEATURE, "tf", "--head base --branch-label feature")
+    write_revision(nb, FEATURE, "tf", "--head base --branch-label feature")
 
     heads = nb.ok("%migrate heads")
     assert {h.revision for h in heads.heads} == {B, FEATURE}
@@ -150,7 +144,7 @@ def test_branches_lists_the_branch_point_with_its_children(nb, workdir):
     assert "--splice" in error
     assert snapshot(versions) == before
 
-    write(nb, FEATURE, "tf", f"--head {A} --splice --branch-label feature")
+    write_revision(nb, FEATURE, "tf", f"--head {A} --splice --branch-label feature")
     branches = nb.ok("%migrate branches")
     assert [(p.revision, [c.revision for c in kids]) for p, kids in branches.points] == [
         (A, [B, FEATURE])
@@ -168,7 +162,7 @@ def test_branches_lists_the_branch_point_with_its_children(nb, workdir):
 
 def test_merge_joins_the_heads(nb, db_url, workdir):
     start(nb, db_url, ((A, "ta"), (B, "tb")))
-    write(nb, FEATURE, "tf", f"--head {A} --splice --branch-label feature")
+    write_revision(nb, FEATURE, "tf", f"--head {A} --splice --branch-label feature")
     nb.ok("%migrate upgrade heads")
     assert version(db_url) == {B, FEATURE}
 
@@ -200,8 +194,8 @@ def test_merge_joins_the_heads(nb, db_url, workdir):
 def test_depends_on_another_branch(nb, workdir):
     url = sqlite(workdir)
     start(nb, url, ((A, "ta"),))
-    write(nb, OTHER, "tx", "--head base --branch-label other")
-    write(nb, B, "tb", f"--head {A} --depends-on {OTHER}")
+    write_revision(nb, OTHER, "tx", "--head base --branch-label other")
+    write_revision(nb, B, "tb", f"--head {A} --depends-on {OTHER}")
 
     shown = nb.ok(f"%migrate show {B}")
     [info] = shown.revisions
@@ -273,7 +267,7 @@ def test_stamp_sql_takes_an_alembic_range(nb, workdir):
 def test_stamp_sql_at_several_heads_says_what_to_type(nb, workdir):
     url = sqlite(workdir)
     start(nb, url, ((A, "ta"), (B, "tb")))
-    write(nb, FEATURE, "tf", "--head base --branch-label feature")
+    write_revision(nb, FEATURE, "tf", "--head base --branch-label feature")
     nb.ok("%migrate upgrade heads")
     out = nb.run(f"%migrate stamp {A} --sql")
     if out.error is not None:
@@ -404,7 +398,7 @@ def test_rerunning_a_revision_cell_keeps_the_project_working(nb, workdir):
 
 def test_a_branch_label_already_in_use_writes_nothing(nb, workdir):
     start(nb, sqlite(workdir), ((A, "ta"),))
-    write(nb, FEATURE, "tf", "--head base --branch-label feature")
+    write_revision(nb, FEATURE, "tf", "--head base --branch-label feature")
     before = snapshot(workdir)
     out = nb.run(table_revision(OTHER, "tx", options="--head base --branch-label feature"))
     assert "feature" in one_line_error(out)
@@ -488,7 +482,7 @@ def test_history_after_a_partial_upgrade(nb, db_url):
 def test_history_current_ranges_with_two_heads_applied(nb, workdir):
     url = sqlite(workdir)
     start(nb, url, ((A, "ta"), (B, "tb")))
-    write(nb, OTHER, "tx", "--head base --branch-label other")
+    write_revision(nb, OTHER, "tx", "--head base --branch-label other")
     nb.ok("%migrate upgrade heads")
     assert version(url) == {B, OTHER}
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from helpers import table_revision
+from helpers import write_revision
 
 from nbmigrate.engine.graph import RevisionGraph, build_graph
 
@@ -26,18 +26,14 @@ def start(nb, workdir: Path) -> str:
     return url
 
 
-def write(nb, rev: str, table: str, options: str = "", message: str = "") -> None:
-    nb.ok(table_revision(rev, table, options=options, message=message))
-
-
 def branched(nb, workdir: Path) -> str:
     """A - B - C and A - FEATURE, merged into M; a second root OTHER; tag v1 on A; db at B."""
     url = start(nb, workdir)
-    write(nb, A, "ta")
-    write(nb, B, "tb")
-    write(nb, C, "tc")
-    write(nb, FEATURE, "tf", f"--head {A} --splice --branch-label feature")
-    write(nb, OTHER, "tx", "--head base --branch-label other")
+    write_revision(nb, A, "ta")
+    write_revision(nb, B, "tb")
+    write_revision(nb, C, "tc")
+    write_revision(nb, FEATURE, "tf", f"--head {A} --splice --branch-label feature")
+    write_revision(nb, OTHER, "tx", "--head base --branch-label other")
     nb.ok(f"%migrate merge -m 'join feature' --rev-id mmmm0001 {C} {FEATURE}")
     nb.ok(f"%migrate upgrade {B}")
     nb.ok(f"%migrate tag v1 {A}")
@@ -51,7 +47,7 @@ def script_of(workdir: Path) -> ScriptDirectory:
 def test_a_linear_history_is_one_lane_with_the_current_revision_marked(nb, workdir):
     start(nb, workdir)
     for rev, table in ((A, "ta"), (B, "tb"), (C, "tc")):
-        write(nb, rev, table)
+        write_revision(nb, rev, table)
     nb.ok(f"%migrate upgrade {B}")
 
     graph = nb.ok("%migrate graph")
@@ -113,7 +109,7 @@ def test_branches_merges_tags_and_a_second_root(nb, workdir):
 def test_no_edge_runs_through_another_revision(nb, workdir):
     """What the drawing promises: an edge's lane at a row is never another revision's node."""
     branched(nb, workdir)
-    write(nb, "dddd0004", "td", f"--head {B} --splice")  # a third branch, from B
+    write_revision(nb, "dddd0004", "td", f"--head {B} --splice")  # a third branch, from B
     graph = nb.ok("%migrate graph")
     nodes_at = {(n.row, n.lane): n.revision for n in graph.nodes}
     links = {(n.revision, p) for n in graph.nodes for p in n.parents}
@@ -141,14 +137,14 @@ def test_the_graph_shows_inline_as_svg_with_labels(nb, workdir):
 
 def test_messages_are_escaped(nb, workdir):
     start(nb, workdir)
-    write(nb, A, "ta", message="<b>bold</b> & co")
+    write_revision(nb, A, "ta", message="<b>bold</b> & co")
     html = nb.ok("%migrate graph")._repr_html_()
     assert "<b>bold</b>" not in html and "&lt;b&gt;bold&lt;/b&gt; &amp; co" in html
 
 
 def test_without_a_database_the_graph_says_why_current_is_unknown(nb, workdir):
     start(nb, workdir)
-    write(nb, A, "ta")
+    write_revision(nb, A, "ta")
     graph = build_graph(script_of(workdir), current=None, tags={}, note="cannot connect")
     assert [n.current for n in graph.nodes] == [None]
     assert "current revision unknown (cannot connect)" in str(graph)
@@ -158,7 +154,7 @@ def test_without_a_database_the_graph_says_why_current_is_unknown(nb, workdir):
 
 def test_a_database_at_a_revision_no_script_defines(nb, workdir):
     start(nb, workdir)
-    write(nb, A, "ta")
+    write_revision(nb, A, "ta")
     graph = build_graph(script_of(workdir), current=("deadbeef0000",), tags={}, note="")
     assert "deadbeef0000, which no script here defines" in str(graph)
 

@@ -33,7 +33,6 @@ by name, in the tests at the end.
 
 from __future__ import annotations
 
-import logging
 import random
 import re
 from collections.abc import Callable
@@ -42,7 +41,15 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from helpers import MODEL_CELL, snapshot, table_revision, value_views
+from helpers import (
+    MODEL_CELL,
+    CellResult,
+    everything_shown,
+    paths,
+    snapshot,
+    table_revision,
+    with_password,
+)
 from IPython.core.error import UsageError
 from sqlalchemy.pool import NullPool
 
@@ -532,51 +539,21 @@ def server_sample(cases: list[Case], n: int = SERVER_SAMPLE, seed: int = SEED) -
 # ----------------------------------------------------------------------- the checks
 
 
-@dataclass
-class Outcome:
-    """What one cell did: its value, printed text, error, rich outputs, Run All's verdict."""
-
-    result: object
-    stdout: str
-    stderr: str
-    error: BaseException | None
-    outputs: list
-    success: bool
-    ran_after: bool
-
-    @property
-    def error_line(self) -> str:
-        return str(self.error) if self.error is not None else ""
-
-
 AFTER = "fuzz_ran_after_the_magic"
 
 
-def run_cell(nb, case: Case) -> Outcome:
+def run_cell(nb, case: Case) -> tuple[CellResult, bool]:
     """Run ``case`` as Run All would; a line magic gets a statement after it, which must
-    not run when the magic fails."""
-    from IPython.utils.capture import capture_output
-
+    not run when the magic fails. Returns the cell's result and whether that statement ran."""
     code = case.code
     if case.expect == "bad" and not code.startswith("%%"):
         code += f"\n{AFTER} = True"
     nb.ns.pop(AFTER, None)
-    with capture_output() as cap:
-        res = nb.shell.run_cell(code, store_history=True)
-    error = res.error_before_exec or res.error_in_exec
-    return Outcome(res.result, cap.stdout, cap.stderr, error, list(cap.outputs), res.success,
-                   nb.ns.pop(AFTER, False))
+    out = nb.run(code)
+    return out, nb.ns.pop(AFTER, False)
 
 
-def everything_shown(out: Outcome) -> str:
-    """The cell's text, error, rich outputs, and its value as text, HTML and table."""
-    parts = [out.stdout, out.stderr, out.error_line]
-    for shown in out.outputs:
-        parts.extend(str(v) for v in shown.data.values())
-    return "\n".join([*parts, *value_views(out.result)])
-
-
-def problems(case: Case, out: Outcome) -> list[str]:
+def problems(case: Case, out: CellResult, ran_after: bool) -> list[str]:
     """What is wrong with how ``case`` went; empty if all is well."""
     found = []
     shown = everything_shown(out)
@@ -608,7 +585,7 @@ def problems(case: Case, out: Outcome) -> list[str]:
         found.append(f"stderr is not the one error line: {out.stderr[:300]!r}")
     if out.success:
         found.append("Run All would go on (result.success is True)")
-    if out.ran_after:
+    if ran_after:
         found.append("the rest of the cell ran after the failing magic")
     return found
 
@@ -651,54 +628,14 @@ def quick_state(url: str, workdir: Path) -> tuple:
     return versions, logged, tables, files(workdir), paths(workdir)
 
 
-def paths(directory: Path) -> set[str]:
-    """Every file and folder under ``directory`` (an empty new folder counts)."""
-    return {str(p.relative_to(directory)) for p in directory.rglob("*")
-            if "__pycache__" not in p.parts and not p.name.endswith("-journal")}
-
-
 def files(directory: Path) -> dict[str, bytes]:
     """Every file's bytes but the SQLite database's, which database_state compares."""
     return {name: data for name, data in snapshot(directory).items()
             if not name.endswith(".db")}
 
 
-class Remember(logging.Handler):
-    """Keeps every log record's message."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.messages: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            self.messages.append(record.getMessage())
-        except Exception:  # noqa: BLE001 - a record that cannot format is still a record
-            self.messages.append(repr(record.msg))
-
-
-@pytest.fixture
-def log_messages():
-    """Every message logged while the test runs, at any level."""
-    root, handler = logging.getLogger(), Remember()
-    level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    yield handler.messages
-    root.removeHandler(handler)
-    root.setLevel(level)
-
-
 def kind_of(url: str) -> str:
     return sa.make_url(url).get_backend_name()
-
-
-def with_password(url: str) -> str:
-    """PostgreSQL's test database by a URL holding the password (trust auth takes any)."""
-    if kind_of(url) != "postgresql":
-        return url  # MariaDB's root has none and SQLite has no logins
-    parsed = sa.make_url(url)
-    return parsed.set(password=PASSWORD).render_as_string(hide_password=False)
 
 
 VARIABLES_CELL = f"""
@@ -717,7 +654,7 @@ def build_project(nb, db_url: str) -> None:
     bbbb2222, tagged v1, with rows in users and orders."""
     nb.ok(MODEL_CELL)
     nb.ok(VARIABLES_CELL)
-    nb.ok(f"%migrate init migrations --url {with_password(db_url)}")
+    nb.ok(f"%migrate init migrations --url {with_password(db_url, PASSWORD)}")
     nb.ok("%migrate revision --autogenerate -m 'create users' --rev-id aaaa1111")
     nb.ok(table_revision("bbbb2222", "orders"))
     nb.ok(table_revision("cccc3333", "items"))
@@ -762,8 +699,8 @@ def test_malformed_lines_fail_in_one_line_and_change_nothing(nb, workdir, db_url
 
     failures = []
     for number, case in enumerate(cases):
-        out = run_cell(nb, case)
-        found = problems(case, out)
+        out, ran_after = run_cell(nb, case)
+        found = problems(case, out, ran_after)
         now = quick_state(db_url, workdir)
         if now != before:
             what = [name for name, a, b in zip(
@@ -801,8 +738,8 @@ def sqlite_project(nb, workdir):
 
 def assert_clean(nb, workdir, url: str, code: str) -> None:
     before, database = quick_state(url, workdir), database_state(url)
-    out = run_cell(nb, Case(code, "regression"))
-    found = problems(Case(code, "regression"), out)
+    out, ran_after = run_cell(nb, Case(code, "regression"))
+    found = problems(Case(code, "regression"), out, ran_after)
     assert not found, f"{code!r}: {'; '.join(found)}; error: {out.error_line[:300]!r}"
     assert quick_state(url, workdir) == before and database_state(url) == database, code
 

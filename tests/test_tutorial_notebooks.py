@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import re
 import time
-from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
+from helpers import ROOT, run_all
 
-ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
@@ -20,8 +18,7 @@ def test_notebook_runs_clean_and_fast(path, tmp_path):
     assert not any(c.get("outputs") for c in nb.cells if c.cell_type == "code"), \
         "commit notebooks without outputs"
     started = time.perf_counter()
-    NotebookClient(nb, timeout=60, kernel_name="python3",
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    run_all(nb, tmp_path, timeout=60)
     assert time.perf_counter() - started < 30
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors

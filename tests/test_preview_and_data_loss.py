@@ -3,12 +3,8 @@ and what a failure half-way reports, on SQLite, PostgreSQL and MariaDB."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import sqlalchemy as sa
-from conftest import server_url
-from helpers import columns, version
+from helpers import columns, nbmigrate, server_url, version
 
 USERS = '''%%migrate revision -m "users" --rev-id r1
 def upgrade():
@@ -231,14 +227,12 @@ def test_the_command_line_has_the_same_guard(nb, workdir):
     nb.ok("%migrate upgrade head")
     fill("sqlite:///app.db")
     nb.ok(DROP_EMAIL)
-    run = subprocess.run([sys.executable, "-m", "nbmigrate.cli", "upgrade", "head"],
-                         cwd=workdir, capture_output=True, text=True)
+    run = nbmigrate("upgrade", "head", cwd=workdir)
     assert run.returncode == 1
     assert run.stderr.count("\n") == 1 and "3 non-null value(s)" in run.stderr
     assert "nbmigrate upgrade head --dry-run" in run.stderr and "%config" not in run.stderr
     assert version("sqlite:///app.db") == {"r1"}
-    run = subprocess.run([sys.executable, "-m", "nbmigrate.cli", "upgrade", "head", "--yes"],
-                         cwd=workdir, capture_output=True, text=True)
+    run = nbmigrate("upgrade", "head", "--yes", cwd=workdir)
     assert run.returncode == 0, run.stderr
     assert version("sqlite:///app.db") == {"r2"}
 

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
-from conftest import server_url
+from helpers import server_url
 
 from nbmigrate.engine import Session
 from nbmigrate.engine.reflection import KEPT, PG_CATALOGS, ReflectionCache
