@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
+from .display.words import TERMINAL
 from .engine.errors import NbMigrateError, UsageProblem
 from .grammar import HelpRequested, build_parser, run
 
@@ -18,12 +20,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
         if args.command == "demo":
-            result = run(None, args)
+            result = run(None, args, front_end={"demo": demo})
         else:
             from .engine.session import Session
 
             session = Session(args.config, metadata=getattr(args, "metadata", None))
-            session.on_wait = lambda message: print(f"nbmigrate: {message}", file=sys.stderr)
+            session.options.on_wait = lambda message: print(f"nbmigrate: {message}",
+                                                            file=sys.stderr)
             if args.database_url:
                 session.connect(args.database_url)
             result = run(session, args)
@@ -34,17 +37,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return exc.exit_code
     except NbMigrateError as exc:
-        print(f"nbmigrate: error: {in_terminal_words(str(exc))}", file=sys.stderr)
+        print(f"nbmigrate: error: {exc.spell(TERMINAL)}", file=sys.stderr)
         return exc.exit_code
     if result is not None:
-        print(in_terminal_words(str(result)))
+        from .display.views import text
+
+        print(text(result, TERMINAL))
     return 0
 
 
-def in_terminal_words(text: str) -> str:
-    """Hints name the notebook's ``%migrate``; in a terminal the command is ``nbmigrate``."""
-    text = text.replace(", or %config NbMigrate.confirm_destructive = False", "")
-    return text.replace("%migrate ", "nbmigrate ")
+def demo(_session: None, args: Any, _cell: str | None) -> Any:
+    """``nbmigrate demo``: a first run on SQLite, printed step by step."""
+    from .demo import run_demo
+
+    return run_demo(args.directory)
 
 
 if __name__ == "__main__":

@@ -1,13 +1,17 @@
 """The ``%migrate`` grammar: one argparse parser for the magics and the command line.
 
-Each sub-command's handler takes the Session, the parsed arguments and the cell
-body (``%%migrate``), and returns an engine result.
+A sub-command calls the ``Session`` method of its name with the parsed names that
+method accepts, as Alembic's ``CommandLine`` maps them onto ``alembic.command``
+functions; a handler exists only where arguments must be reshaped. ``ui`` (the
+magics') and ``demo`` (the command line's) are run by their front end, which
+passes its handlers to ``run``.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Sequence
+import inspect
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .engine.errors import NbMigrateError, UsageProblem
@@ -78,29 +82,31 @@ def build_parser(prog: str = "%migrate", *, cli: bool = False) -> Parser:
     sub = parser.add_subparsers(dest="command", metavar="SUBCOMMAND", parser_class=Parser)
     sub.required = True
 
-    def command(name: str, help: str, handler: Handler, **kw: Any) -> argparse.ArgumentParser:
+    def command(name: str, help: str, handler: Handler | None = None, **kw: Any
+                ) -> argparse.ArgumentParser:
         # help goes through %-formatting, a description does not
         p = sub.add_parser(name, help=help, description=help.replace("%%", "%"), **kw)
-        p.set_defaults(handler=handler)
+        p.set_defaults(handler=handler or call)
         return p
 
-    p = command("init", "write a new Alembic environment (alembic init)", _init)
-    p.add_argument("directory", nargs="?", metavar="DIR", help="where the scripts go "
+    p = command("init", "write a new Alembic environment (alembic init)")
+    p.add_argument("directory", nargs="?", default="migrations", metavar="DIR",
+                   help="where the scripts go "
                    "(default: migrations; alembic.ini is written beside it)")
     p.add_argument("--url", help="the database to connect to (its password is not written)")
     _metadata(p)
     p.add_argument("--template", metavar="NAME", help="nbmigrate (default), generic, async, "
                    "multidb, pyproject, or a path to a custom template directory")
 
-    p = command("attach", "drive an existing Alembic project", _attach)
+    p = command("attach", "drive an existing Alembic project")
     p.add_argument("path", metavar="PATH_TO_ALEMBIC_INI")
 
-    p = command("connect", "connect to a database by URL or notebook variable", _connect)
+    p = command("connect", "connect to a database by URL or notebook variable")
     p.add_argument("target", metavar="URL_OR_VARIABLE",
                    help="a SQLAlchemy URL, or a variable holding an Engine, Connection or URL")
     p.add_argument("--name", help="name of this connection (default: default)")
 
-    command("connections", "the named connections, passwords masked", _connections)
+    command("connections", "the named connections, passwords masked")
 
     p = command("revision", "write a new revision script (alembic revision); with %%%%migrate, "
                 "the cell's upgrade() and downgrade() are its body", _revision)
@@ -112,18 +118,18 @@ def build_parser(prog: str = "%migrate", *, cli: bool = False) -> Parser:
     p.add_argument("--branch-label", metavar="L")
     p.add_argument("--depends-on", metavar="R")
     p.add_argument("--splice", action="store_true", help="allow --head to be a non-head")
-    p.add_argument("--rename", action="append", default=[], metavar="OLD=NEW",
+    p.add_argument("--rename", dest="renames", action="append", default=[], metavar="OLD=NEW",
                    help="with --autogenerate: write a rename, keeping the data, where the "
                    "model drops one column or table and adds another (table.old=new, old=new)")
     _metadata(p)
     _db(p)
 
-    p = command("diff", "model against database, nothing written", _diff)
+    p = command("diff", "model against database, nothing written")
     _metadata(p)
     _db(p)
 
     p = command("check", "fail if model and database differ (Django: makemigrations "
-                "--check)", _check)
+                "--check)")
     _metadata(p)
     _db(p)
 
@@ -144,23 +150,23 @@ def build_parser(prog: str = "%migrate", *, cli: bool = False) -> Parser:
         _db(p)
 
     p = command("history", "revisions, newest first, as a table (Flyway: info; Django: "
-                "showmigrations)", _history)
+                "showmigrations)")
     p.add_argument("-r", "--rev-range", metavar="RANGE", help="START:END, START: or :END")
     p.add_argument("-v", "--verbose", action="store_true")
     _db(p)
 
-    p = command("current", "the revision the database is at", _current)
+    p = command("current", "the revision the database is at")
     _db(p)
-    p = command("heads", "the heads of the revision graph", _heads)
+    p = command("heads", "the heads of the revision graph")
     _db(p)
-    command("branches", "branch points of the revision graph", _branches)
+    command("branches", "branch points of the revision graph")
 
-    p = command("show", "one revision in full", _show)
+    p = command("show", "one revision in full")
     p.add_argument("revision", metavar="REV")
     _db(p)
 
     p = command("stamp", "record revisions as applied without running them (Flyway: "
-                "baseline)", _stamp)
+                "baseline)")
     p.add_argument("revisions", nargs="+", metavar="REV")
     p.add_argument("--sql", action="store_true", help="print the SQL, change nothing")
     p.add_argument("--purge", action="store_true", help="empty the version table first")
@@ -172,31 +178,31 @@ def build_parser(prog: str = "%migrate", *, cli: bool = False) -> Parser:
                    help="the revision to tag (default: the database's current one)")
     p.add_argument("--delete", action="store_true", help="delete the tag NAME")
     _db(p)
-    p = command("tags", "the tags and the revisions they name", _tags)
+    p = command("tags", "the tags and the revisions they name")
     _db(p)
 
     command("status", "every connected database at once: reachable, current, pending, "
-            "drift (Flyway: info)", _status)
+            "drift (Flyway: info)")
 
     p = command("log", "what was applied, when, by whom, how long it took (Flyway: the "
-                "schema history table)", _log)
+                "schema history table)")
     p.add_argument("-n", "--limit", type=_count, default=200, metavar="N",
                    help="the newest N steps (default: 200)")
     _db(p)
 
     p = command("lint", "warn about operations that lock or rewrite big tables, and safer "
-                "patterns (squawk, strong_migrations)", _lint)
+                "patterns (squawk, strong_migrations)")
     p.add_argument("rev_range", nargs="?", metavar="RANGE",
                    help="START:END (default: the revisions not yet applied)")
     _db(p)
 
-    p = command("graph", "the revision graph: branches, merges, current revision, tags", _graph)
+    p = command("graph", "the revision graph: branches, merges, current revision, tags")
     _db(p)
 
     if not cli:
-        command("ui", "a dashboard to preview, apply and roll back revisions", _ui)
+        command("ui", "a dashboard to preview, apply and roll back revisions", _front_end)
 
-    p = command("merge", "write a merge revision joining heads", _merge)
+    p = command("merge", "write a merge revision joining heads")
     p.add_argument("revisions", nargs="*", metavar="REV", help="default: heads")
     p.add_argument("-m", "--message", metavar="MSG")
     p.add_argument("--branch-label", metavar="L")
@@ -204,7 +210,7 @@ def build_parser(prog: str = "%migrate", *, cli: bool = False) -> Parser:
 
     if cli:
         p = command("demo", "a first run on SQLite: init, autogenerate, upgrade, history, "
-                    "downgrade", _demo)
+                    "downgrade", _front_end)
         p.add_argument("directory", nargs="?", metavar="DIR",
                        help="where to create the demo project (default: a temporary folder)")
     return parser
@@ -221,102 +227,41 @@ def parse(argv: Sequence[str], parser: argparse.ArgumentParser | None = None) ->
     return (parser or build_parser()).parse_args(list(argv))
 
 
-def run(session: Any, args: argparse.Namespace, cell: str | None = None) -> Any:
-    """Call the engine for parsed ``args``; ``cell`` is the ``%%migrate`` body."""
+def run(session: Any, args: argparse.Namespace, cell: str | None = None,
+        front_end: Mapping[str, Handler] | None = None) -> Any:
+    """Call the engine for parsed ``args``; ``cell`` is the ``%%migrate`` body and
+    ``front_end`` the handlers of the sub-commands a front end runs itself."""
     if cell is not None and cell.strip() and args.command != "revision":
         raise UsageProblem(f"%%migrate takes a cell body only with revision, not {args.command}")
-    metadata = getattr(args, "metadata", None)
-    if metadata and args.command != "init":
-        previous, session.metadata_spec = session.metadata_spec, metadata
-        try:
-            return args.handler(session, args, cell)
-        finally:
-            session.metadata_spec = previous
+    if args.handler is _front_end:
+        return (front_end or {})[args.command](session, args, cell)
     return args.handler(session, args, cell)
+
+
+def call(session: Any, args: argparse.Namespace, _: str | None = None) -> Any:
+    """The Session method named by the sub-command, given the parsed names it accepts."""
+    method = getattr(session, args.command)
+    accepted = inspect.signature(method).parameters
+    return method(**{name: value for name, value in vars(args).items() if name in accepted})
+
+
+def _front_end(session: Any, args: argparse.Namespace, _: str | None) -> Any:
+    """A sub-command its front end runs (``ui``, ``demo``): see ``run``."""
+    raise UsageProblem(f"{args.command} is not available here")
 
 
 # --------------------------------------------------------------- handlers
 
 
-def _init(s: Any, a: argparse.Namespace, _: str | None) -> Any:
-    return s.init(a.directory or "migrations", url=a.url, metadata=a.metadata,
-                  template=a.template)
-
-
-def _attach(s: Any, a: argparse.Namespace, _: str | None) -> Any:
-    return s.attach(a.path)
-
-
-def _connect(s: Any, a: argparse.Namespace, _: str | None) -> Any:
-    return s.connect(a.target, name=a.name)
-
-
-def _connections(s: Any, a: argparse.Namespace, _: str | None) -> Any:
-    return s.connections()
-
-
 def _revision(s: Any, a: argparse.Namespace, cell: str | None) -> Any:
-    body = cell if cell is not None and cell.strip() else None
-    return s.revision(a.message, autogenerate=a.autogenerate, rev_id=a.rev_id, head=a.head,
-                      splice=a.splice, branch_label=a.branch_label, depends_on=a.depends_on,
-                      body=body, renames=a.rename, db=a.db)
-
-
-def _diff(s: Any, a: argparse.Namespace, _: str | None) -> Any:
-    return s.diff(db=a.db)
-
-
-def _check(s: Any, a: argparse.Namespace, _: str | None) -> Any:
-    return s.check(db=a.db)
+    a.body = cell if cell is not None and cell.strip() else None
+    return call(s, a)
 
 
 def _move(s: Any, a: argparse.Namespace, _: str | None) -> Any:
     if a.sql and a.dry_run:
         raise UsageProblem(f"{a.command}: give --sql or --dry-run, not both")
-    return getattr(s, a.command)(a.target, sql=a.sql, dry_run=a.dry_run, yes=a.yes, db=a.db)
-
-
-def _lint(s: Any, a: argparse.Namespace, _: str | None) -> Any:
-    return s.lint(a.rev_range, db=a.db)
-
-
-def _graph(s: Any, a: argparse.Namespace, _: str | None) -> Any:
-    return s.graph(db=a.db)
-
-
-def _ui(s: Any, a: argparse.Namespace, _: str | None) -> Any:
-    from .widgets import Dashboard
-
-    return Dashboard(s)
-
-
-def _history(s: Any, a: argparse.Namespace, _: str | None) -> Any:
-    return s.history(a.rev_range, verbose=a.verbose, db=a.db)
-
-
-def _current(s: Any, a: argparse.Namespace, _: str | None) -> Any:
-    return s.current(db=a.db)
-
-
-def _heads(s: Any, a: argparse.Namespace, _: str | None) -> Any:
-    return s.heads(db=a.db)
-
-
-def _branches(s: Any, a: argparse.Namespace, _: str | None) -> Any:
-    return s.branches()
-
-
-def _show(s: Any, a: argparse.Namespace, _: str | None) -> Any:
-    return s.show(a.revision, db=a.db)
-
-
-def _stamp(s: Any, a: argparse.Namespace, _: str | None) -> Any:
-    return s.stamp(a.revisions, sql=a.sql, purge=a.purge, db=a.db)
-
-
-def _merge(s: Any, a: argparse.Namespace, _: str | None) -> Any:
-    return s.merge(a.revisions or ["heads"], message=a.message, branch_label=a.branch_label,
-                   rev_id=a.rev_id)
+    return call(s, a)
 
 
 def _tag(s: Any, a: argparse.Namespace, _: str | None) -> Any:
@@ -327,23 +272,5 @@ def _tag(s: Any, a: argparse.Namespace, _: str | None) -> Any:
     return s.tag(a.name, a.revision, db=a.db)
 
 
-def _tags(s: Any, a: argparse.Namespace, _: str | None) -> Any:
-    return s.tags(db=a.db)
-
-
-def _status(s: Any, a: argparse.Namespace, _: str | None) -> Any:
-    return s.status()
-
-
-def _log(s: Any, a: argparse.Namespace, _: str | None) -> Any:
-    return s.log(db=a.db, limit=a.limit)
-
-
-def _demo(s: Any, a: argparse.Namespace, _: str | None) -> Any:
-    from .demo import run_demo
-
-    return run_demo(a.directory)
-
-
-__all__ = ["HelpRequested", "NbMigrateError", "Parser", "build_parser", "parse", "run",
+__all__ = ["HelpRequested", "NbMigrateError", "Parser", "build_parser", "call", "parse", "run",
            "subparsers"]

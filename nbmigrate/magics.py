@@ -1,4 +1,5 @@
-"""``%migrate`` and ``%%migrate``: parse with the shared grammar, call the engine, return."""
+"""``%migrate`` and ``%%migrate``: parse with the shared grammar, call the engine, return
+what a notebook shows (``display`` decides: the result, or its table as a DataFrame)."""
 
 from __future__ import annotations
 
@@ -39,8 +40,9 @@ class NbMigrate(Magics):
             from .engine.session import Session
 
             self._session = Session(namespace=self.shell.user_ns, metadata=self.metadata or None)
-            self._session.on_wait = print  # the wait for another kernel shows in the cell
-            self._session.confirm_destructive = self.confirm_destructive
+            options = self._session.options
+            options.on_wait = print  # the wait for another kernel shows in the cell
+            options.confirm_destructive = self.confirm_destructive
         return self._session
 
     @property
@@ -53,17 +55,17 @@ class NbMigrate(Magics):
     @observe("directory")
     def _directory_changed(self, change: dict) -> None:
         if self._parser is not None:
-            subparsers(self._parser)["init"].set_defaults(directory=change["new"])
+            subparsers(self._parser)["init"].set_defaults(directory=change["new"] or "migrations")
 
     @observe("confirm_destructive")
     def _confirm_changed(self, change: dict) -> None:
         if self._session is not None:
-            self._session.confirm_destructive = change["new"]
+            self._session.options.confirm_destructive = change["new"]
 
     @observe("metadata")
     def _metadata_changed(self, change: dict) -> None:
         if self._session is not None:
-            self._session.metadata_spec = change["new"] or None
+            self._session.options.metadata = change["new"] or None
 
     @line_cell_magic
     def migrate(self, line: str, cell: str | None = None) -> Any:
@@ -78,14 +80,33 @@ class NbMigrate(Magics):
             print(shown.text)
             return None
         except NbMigrateError as exc:
-            raise UsageError(str(exc)) from None
+            raise usage_error(exc) from None
         try:
-            result = run(self.session, args, cell)
+            result = run(self.session, args, cell, front_end={"ui": dashboard})
         except NbMigrateError as exc:
-            raise UsageError(str(exc)) from None
-        if args.command in ("history", "connections", "tags", "log", "status", "lint"):
-            return result.to_frame()
-        return result
+            raise usage_error(exc) from None
+        return notebook_value(result)
+
+
+def usage_error(exc: NbMigrateError) -> UsageError:
+    """The one line IPython shows (it stops Run All), advice spelled for a notebook."""
+    from .display.words import NOTEBOOK
+
+    return UsageError(exc.spell(NOTEBOOK))
+
+
+def dashboard(session: Any, _args: Any, _cell: str | None) -> Any:
+    """``%migrate ui``: the dashboard over this notebook's session."""
+    from .widgets import Dashboard
+
+    return Dashboard(session)
+
+
+def notebook_value(result: Any) -> Any:
+    """What the cell shows and binds: the result, or its table as a DataFrame."""
+    from .display.views import notebook_value as value
+
+    return value(result)
 
 
 def without_comment(line: str) -> str:

@@ -22,7 +22,8 @@ from alembic.operations import Operations
 from helpers import server_url
 
 from nbmigrate.engine import Session
-from nbmigrate.engine.reflection import KEPT, PG_CATALOGS, ReflectionCache
+from nbmigrate.engine.backends.postgresql import PG_CATALOGS
+from nbmigrate.engine.reflection import KEPT, ReflectionCache
 
 
 def model_and_database() -> tuple[sa.MetaData, sa.MetaData]:
@@ -87,7 +88,7 @@ def test_two_diffs_without_a_change_agree_and_reuse_reflection(setup):
     assert second.rows() == first.rows() == [
         ("add_fk", "orders", "fk_orders_user", "(user_id) -> users", False)]
     assert second.code == first.code and second.sql == first.sql
-    assert second.hints == first.hints
+    assert second.renames == first.renames and second.note() == first.note()
 
 
 def test_every_change_made_elsewhere_shows_in_the_next_diff(setup):

@@ -42,7 +42,7 @@ def test_readme_look_before_you_leap_runs_as_it_says(nb, workdir):
     assert len(refused) == 1, [r.error for r in results]
     assert "drop_column customers.phone (2 non-null value(s) dropped)" in refused[0].error_line
     diff, plan = results[3].result, results[4].result
-    assert any("customers.email -> customers.email_address" in h for h in diff.hints)
+    assert "possible rename: customers.email -> customers.email_address" in diff.note()
     assert [(o.kind, o.count) for o in plan.destructive] == [("drop_column", 2)]
     url = f"sqlite:///{workdir / 'shop.db'}"
     assert columns(url, "customers") == {"id", "email_address"}
@@ -84,3 +84,23 @@ def test_readme_has_the_two_setup_commands_ci_runs():
     assert commands[1].endswith("pytest") and '".[test]"' in commands[1]
     ci = (README.parent / ".ci" / "run").read_text(encoding="utf-8")
     assert "grep -m1 -E '^python3 -m venv .* pytest' README.md" in ci
+
+
+def test_readme_layout_names_what_is_in_the_tree():
+    block = re.search(r"```\n(.*?)```", section("Layout"), re.S).group(1)
+    listed, folder = [], ""
+    for line in block.splitlines():
+        name = line.split()[0] if line.strip() and not line.startswith(" " * 8) else ""
+        if not name:
+            continue
+        if line.startswith("  "):  # a file inside the folder named above it
+            listed.append(folder + name)
+        else:
+            folder = name if name.endswith("/") else ""
+            listed.append(name)
+    assert len(listed) >= 15
+    missing = [path for path in listed if not (ROOT / path).exists()]
+    assert missing == []
+    package = ROOT / "nbmigrate"
+    folders = {p.name + "/" for p in package.iterdir() if p.is_dir() and p.name != "__pycache__"}
+    assert {f"nbmigrate/{f}" for f in folders} <= set(listed)  # every part of the package

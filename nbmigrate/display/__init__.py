@@ -1,4 +1,5 @@
-"""Turning engine results into HTML, text and DataFrames (no IPython imports)."""
+"""Views of engine results: HTML, text and DataFrames, and how each front end spells
+advice (no IPython imports)."""
 
 from .tables import html_table, text_table
 

@@ -6,14 +6,7 @@ import html
 from collections.abc import Sequence
 from typing import Any
 
-# selectors specific enough to win over JupyterLab's right-aligned table cells
-STYLE = (
-    "<style>table.nbm-table tr td,table.nbm-table tr th"
-    "{text-align:left !important;padding:2px 8px}"
-    "table.nbm-table tr.nbm-mark{font-weight:bold;background:rgba(66,165,245,.18)}"
-    ".nbm-title{font-weight:bold;margin:4px 0}"
-    ".nbm-note{color:#666;margin:4px 0;white-space:pre-line}</style>"
-)
+from .styles import STYLE
 
 
 def cell(value: Any) -> str:

@@ -9,39 +9,44 @@ stopped and what the failed revision left behind.
 from __future__ import annotations
 
 import io
-import re
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
+from alembic.script import ScriptDirectory
 from alembic.script.revision import RevisionError
 from alembic.util import CommandError
-from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import audit
-from .connections import Database, has_transactional_ddl, short_error
+from .connections import Database, short_error
 from .errors import DestructiveChange, NbMigrateError
 from .locks import migration_lock
 from .plans import Plan, build_plan
-from .results import ApplyResult, SqlScript, Step, heads_text
+from .results import ApplyResult, SqlScript, Step
 from .runner import failed_statement, kept_statements, run_env, statements_run
+from .savepoints import Savepoints
+from .targets import check_exists, check_target, parse_range
+from .text import heads_text
+from .workspace import Workspace
+
+Progress = Callable[[Step, int, int], None]  # (the step just done, steps done, steps planned)
 
 
-def move(session: Any, action: str, target: Any, *, sql: bool, db: str | None,
-          dry_run: bool = False, yes: bool = False, purge: bool = False
-          ) -> ApplyResult | SqlScript | Plan:
-    """Upgrade, downgrade or stamp ``session``'s database ``db`` to ``target``; ``sql``
-    only writes the SQL and ``dry_run`` only plans; ``yes`` lets data be lost."""
-    script = session.project.script
-    database = session._database(db)
+def move(ws: Workspace, action: str, target: Any, *, sql: bool, db: str | None,
+         dry_run: bool = False, yes: bool = False, purge: bool = False,
+         on_progress: Progress | None = None) -> ApplyResult | SqlScript | Plan:
+    """Upgrade, downgrade or stamp database ``db`` to ``target``; ``sql`` only writes the
+    SQL and ``dry_run`` only plans; ``yes`` lets data be lost."""
+    script = ws.project.script
+    foreign = not ws.project.env_is_ours()
+    database = ws.database(db)
     display_target = ", ".join(target) if isinstance(target, tuple) else target
     for text in (target,) if isinstance(target, str) else target:
         for part in text.split(":", 1) if sql else (text,):
             check_target(part, action)
-    target = session._resolve_tags(target)
+    target = ws.resolve(target, script)
     start = None
     if isinstance(target, tuple) and sql and any(":" in t for t in target):
         starts = {t.split(":", 1)[0] for t in target if ":" in t}
@@ -54,9 +59,10 @@ def move(session: Any, action: str, target: Any, *, sql: bool, db: str | None,
             raise NbMigrateError(
                 f"a range ({target}) only works with --sql; give one target to {action}"
             )
-        start, target = target.split(":", 1)
+        start, end = parse_range(target, action, {})
+        target = end or ""
     elif sql and start is None:
-        with session._connect(database) as conn:
+        with ws.connect(database) as conn:
             heads = database.heads(conn)
         if len(heads) > 1:
             raise NbMigrateError(
@@ -65,7 +71,42 @@ def move(session: Any, action: str, target: Any, *, sql: bool, db: str | None,
             )
         start = heads[0] if heads else None
     if not sql:
-        _resolve(script, target, action)
+        check_exists(script, target, action)
+    steps = _steps(script, action, target, display_target)
+    env_kw = {"as_sql": sql, "starting_rev": start, "destination_rev": target}
+    if action == "stamp":
+        env_kw["purge"] = purge
+    if sql:
+        buffer = io.StringIO()
+        with ws.environment(database, output_buffer=buffer) as config:
+            run_env(config, script, steps, guard_logging=foreign, **env_kw)
+        return SqlScript(action, database.dialect, buffer.getvalue().strip())
+    if dry_run:
+        with ws.connect(database) as conn:
+            current = database.heads(conn)
+            try:
+                return build_plan(action, database.name, display_target, current,
+                                  steps(current), conn)
+            finally:
+                conn.rollback()  # whatever a script did through op.get_bind()
+    guard = action != "stamp" and ws.options.confirm_destructive and not yes
+    return _apply(ws, script, foreign, action, display_target, database, steps, env_kw,
+                  guard=guard, on_progress=on_progress)
+
+
+def plan(ws: Workspace, action: str, target: str, *, db: str | None = None) -> Plan:
+    """What ``upgrade`` or ``downgrade`` to ``target`` would do, with data impact (the one
+    way to a plan: ``--dry-run``, the dashboard's preview and ``lint`` all come here)."""
+    if action not in ("upgrade", "downgrade"):
+        raise NbMigrateError(f"a plan is for upgrade or downgrade, not {action!r}")
+    found = move(ws, action, target, sql=False, dry_run=True, db=db)
+    assert isinstance(found, Plan)
+    return found
+
+
+def _steps(script: ScriptDirectory, action: str, target: Any, shown: str
+           ) -> Callable[..., list]:
+    """Alembic's steps from a database's heads to ``target`` (an env.py ``fn``)."""
 
     def steps(rev: Any, _context: Any = None) -> list:
         try:
@@ -75,37 +116,19 @@ def move(session: Any, action: str, target: Any, *, sql: bool, db: str | None,
                 return script._downgrade_revs(target, rev)
             return script._stamp_revs(target, rev)
         except (RevisionError, CommandError) as exc:
-            raise NbMigrateError(f"{action} {display_target}: {exc}") from None
+            raise NbMigrateError(f"{action} {shown}: {exc}") from None
         except AssertionError:  # Alembic's check that a relative step stays in range
             raise NbMigrateError(
-                f"{action} {display_target}: out of range from {heads_text(tuple(rev))}"
+                f"{action} {shown}: out of range from {heads_text(tuple(rev))}"
             ) from None
 
-    env_kw = {"as_sql": sql, "starting_rev": start, "destination_rev": target}
-    if action == "stamp":
-        env_kw["purge"] = purge
-    if sql:
-        buffer = io.StringIO()
-        with session._environment(database, output_buffer=buffer) as config:
-            run_env(config, script, steps, guard_logging=session._foreign(), **env_kw)
-        return SqlScript(action, database.dialect, buffer.getvalue().strip())
-    if dry_run:
-        with session._connect(database) as conn:
-            current = database.heads(conn)
-            try:
-                return build_plan(action, database.name, display_target, current,
-                                  steps(current), conn)
-            finally:
-                conn.rollback()  # whatever a script did through op.get_bind()
-    guard = action != "stamp" and session.confirm_destructive and not yes
-    return _apply(session, action, display_target, database, steps, env_kw, guard=guard)
+    return steps
 
 
-def _apply(session: Any, action: str, target: str, database: Database,
-           steps: Callable[..., list], env_kw: dict[str, Any], *, guard: bool
-           ) -> ApplyResult:
+def _apply(ws: Workspace, script: ScriptDirectory, foreign: bool, action: str, target: str,
+           database: Database, steps: Callable[..., list], env_kw: dict[str, Any], *,
+           guard: bool, on_progress: Progress | None) -> ApplyResult:
     """Run the steps under the migration lock, guarded, logged and timed."""
-    script = session.project.script
     done: list[Step] = []
     planned: list[Any] = []
     clock = [time.perf_counter()]
@@ -129,12 +152,13 @@ def _apply(session: Any, action: str, target: str, database: Database,
         ran.clear()  # statements of the step in progress only
         if savepoints is not None:
             savepoints.next()
-        if session.on_progress is not None:
-            session.on_progress(done[-1], len(done), len(planned))
+        if on_progress is not None:
+            on_progress(done[-1], len(done), len(planned))
 
     started = time.perf_counter()
-    with session._connect(database) as conn, migration_lock(
-        conn, timeout=session.lock_timeout, on_wait=session.on_wait
+    options = ws.options
+    with ws.connect(database) as conn, migration_lock(
+        conn, database.backend, timeout=options.lock_timeout, on_wait=options.on_wait
     ) as waited, statements_run(conn, database.version_table) as ran:
         audit.ensure_log(conn)
         before = database.heads(conn)  # read under the lock: what others did is counted
@@ -142,12 +166,12 @@ def _apply(session: Any, action: str, target: str, database: Database,
         if guard:
             _refuse_data_loss(action, target, database, conn, chosen)
         ran.clear()  # the lock's, the log's and the guard's own queries
-        savepoints = (Savepoints(conn) if chosen and not session._foreign()
+        savepoints = (Savepoints(conn, database) if chosen and not foreign
                       and Savepoints.suit(database, chosen) else None)
         try:
-            with session._environment(database, connection=conn, on_version_apply=applied
-                                   ) as config:
-                run_env(config, script, plan, guard_logging=session._foreign(), **env_kw)
+            with ws.environment(database, connection=conn, on_version_apply=applied
+                                ) as config:
+                run_env(config, script, plan, guard_logging=foreign, **env_kw)
             if savepoints is not None:
                 savepoints.finish()
             conn.commit()
@@ -173,80 +197,14 @@ def _apply(session: Any, action: str, target: str, database: Database,
                        time.perf_counter() - started, waited)
 
 
-class Savepoints:
-    """A transaction per 50 revisions and a SAVEPOINT per revision: one commit (and
-    fsync) instead of fifty, while a failing revision still rolls back alone and the
-    revisions before it are kept.
-
-    Alembic leaves transactions to a caller whose connection is already in one, so
-    this works with nbmigrate's env.py, which uses the connection it is given. The
-    savepoint is plain SQL under one reused name: on PostgreSQL, releasing one and
-    starting the next is one round trip.
-    """
-
-    BATCH = 50  # revisions per commit: PostgreSQL slows down past 64 subtransactions
-    NAME = "nbmigrate_step"
-
-    def __init__(self, connection: Connection) -> None:
-        if connection.in_transaction():
-            connection.commit()
-        self.connection = connection
-        self.done = 0
-        self.together = connection.dialect.name == "postgresql"  # several statements per call
-        self.outer = connection.begin()
-        self._run(f"SAVEPOINT {self.NAME}")
-
-    @staticmethod
-    def suit(database: Database, steps: list) -> bool:
-        """Transactional DDL, and no script that needs autocommit (autocommit_block())."""
-        if database.dialect not in ("sqlite", "postgresql") or \
-                not has_transactional_ddl(database.engine):
-            return False
-        paths = [getattr(getattr(s, "revision", None), "path", None) for s in steps]
-        return all(p and "autocommit_block" not in Path(p).read_text(encoding="utf-8")
-                   for p in paths)
-
-    def _run(self, *statements: str) -> None:
-        if self.together:
-            self.connection.exec_driver_sql("; ".join(statements))
-        else:
-            for statement in statements:
-                self.connection.exec_driver_sql(statement)
-
-    def next(self) -> None:
-        """A revision is done: keep it, and start the next one's savepoint."""
-        self.done += 1
-        if self.done % self.BATCH:
-            self._run(f"RELEASE SAVEPOINT {self.NAME}", f"SAVEPOINT {self.NAME}")
-            return
-        self._run(f"RELEASE SAVEPOINT {self.NAME}")
-        self.outer.commit()
-        self.outer = self.connection.begin()
-        self._run(f"SAVEPOINT {self.NAME}")
-
-    def finish(self) -> None:
-        self._run(f"RELEASE SAVEPOINT {self.NAME}")
-        self.outer.commit()
-
-    def keep_done(self) -> None:
-        """The revision in progress failed: undo it alone and keep those before it."""
-        if self.outer.is_active:
-            self._run(f"ROLLBACK TO SAVEPOINT {self.NAME}")
-            self.outer.commit()
-
-
-def _refuse_data_loss(action: str, target: str, database: Database,
-                      conn: Connection, chosen: list) -> None:
+def _refuse_data_loss(action: str, target: str, database: Database, conn: Any,
+                      chosen: list) -> None:
     try:
         plan = build_plan(action, database.name, target, (), chosen, conn, with_sql=False)
     finally:
         conn.rollback()
     if plan.destructive:  # a script that cannot be read is left to fail when it runs
-        raise DestructiveChange(
-            f"{action} refused, it would lose data: {plan.loss()}. Nothing changed. "
-            f"See the plan: %migrate {action} {target} --dry-run; go ahead: add --yes, or "
-            "%config NbMigrate.confirm_destructive = False"
-        )
+        raise DestructiveChange(action, target, plan.loss())
 
 
 def _stopped(action: str, database: Database, planned: list, done: list[Step],
@@ -267,30 +225,9 @@ def _stopped(action: str, database: Database, planned: list, done: list[Step],
             now = heads_text(database.heads(conn))
     except NbMigrateError:
         now = "unknown (cannot reconnect)"
+    transactional = database.backend.transactional_ddl(database.engine)
     return NbMigrateError(
         f"{action} of {database.name} stopped{where}{failed_statement(exc, ran)}: {reason}; "
-        f"{len(done)} revision(s) applied before it"
-        f"{kept_statements(exc, ran, has_transactional_ddl(database.engine))}; "
+        f"{len(done)} revision(s) applied before it{kept_statements(exc, ran, transactional)}; "
         f"{database.name} is now at {now}"
     )
-
-
-def check_target(text: str, action: str) -> None:
-    """One line for a revision text Alembic would trip over (an empty one, ``branch@``)."""
-    if not text.strip():
-        raise NbMigrateError(f"{action}: give a revision (head, base, +1, -1, an id, a tag)")
-    if text.endswith("@"):
-        raise NbMigrateError(f"{action}: {text!r} names a branch but no revision: "
-                             f"{text}head, {text}+1")
-
-
-def _resolve(script: Any, target: str | tuple, action: str) -> None:
-    """Fail early, in one line, on a target Alembic cannot find."""
-    for rev in (target,) if isinstance(target, str) else target:
-        if re.search(r"[+-]\d+$", rev) or rev in ("head", "heads", "base"):
-            continue  # relative forms (+2, -1, ae10+2, branch@+1): Alembic resolves them
-        try:
-            if not script.get_revisions(rev):
-                raise NbMigrateError(f"{action}: no revision {rev!r}")
-        except (RevisionError, CommandError) as exc:
-            raise NbMigrateError(f"{action}: {exc}") from None

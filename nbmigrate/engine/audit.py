@@ -6,9 +6,11 @@ long, from and to which revision, by whom, and whether it succeeded.
 
 from __future__ import annotations
 
+import functools
 import getpass
 from collections.abc import Iterable
 from datetime import datetime, timezone
+from importlib import metadata
 
 from sqlalchemy import (
     Boolean,
@@ -25,6 +27,8 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Connection
+
+from .results import LogEntry
 
 TABLE = "nbmigrate_log"  # autogen.NBMIGRATE_TABLES keeps autogenerate away from it
 
@@ -44,7 +48,16 @@ log = Table(
     Column("nbmigrate_version", String(32)),
 )
 
-COLUMNS = tuple(c.name for c in log.columns if c.name != "id")
+COLUMNS = LogEntry._fields  # the table's columns but its id, in order
+
+
+@functools.cache
+def nbmigrate_version() -> str:
+    """The installed nbmigrate's version, as the log records it."""
+    try:
+        return metadata.version("nbmigrate")
+    except metadata.PackageNotFoundError:  # run from a source tree without installing
+        return "unknown"
 
 
 def os_user() -> str:
@@ -68,12 +81,12 @@ def write_log(conn: Connection, rows: Iterable[dict]) -> None:
         conn.commit()
 
 
-def read_log(conn: Connection, limit: int | None = None) -> list[tuple]:
-    """The newest rows first, as tuples in COLUMNS order; none if there is no table."""
+def read_log(conn: Connection, limit: int | None = None) -> list[LogEntry]:
+    """The newest rows first; none if there is no table."""
     if not inspect(conn).has_table(TABLE):
         return []
     query = select(*(log.c[name] for name in COLUMNS)).order_by(log.c.id.desc())
-    rows = [tuple(r) for r in conn.execute(query.limit(limit) if limit else query)]
+    rows = [LogEntry(*r) for r in conn.execute(query.limit(limit) if limit else query)]
     conn.rollback()
     return rows
 
@@ -97,14 +110,12 @@ def utcnow() -> datetime:
 
 def log_rows(action: str, steps: list, error: str | None = None) -> list[dict]:
     """Audit-log rows for ``steps``; with ``error``, the last step is the one that failed."""
-    from .. import __version__
-
-    user = os_user()
+    user, version = os_user(), nbmigrate_version()
     return [{
         "started_at": s.started_at or utcnow(), "action": action, "revision": s.revision,
         "from_revision": s.from_revision, "to_revision": s.to_revision,
         "direction": s.direction, "seconds": s.seconds,
         "success": error is None or i < len(steps) - 1,
         "error": error if error is not None and i == len(steps) - 1 else None,
-        "os_user": user, "nbmigrate_version": __version__,
+        "os_user": user, "nbmigrate_version": version,
     } for i, s in enumerate(steps)]

@@ -12,7 +12,8 @@ from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
 
 from .audit import TABLE as AUDIT_TABLE
-from .results import Operation
+from .backends import backend_for
+from .results import Operation, Rename
 
 if TYPE_CHECKING:
     from .reflection import ReflectionCache
@@ -53,7 +54,7 @@ def gc_paused() -> Iterator[None]:
 
 def compare(connection: Connection, metadata: MetaData, *,
             reflection: ReflectionCache | None = None
-            ) -> tuple[list[Operation], str, list[str], list[Any]]:
+            ) -> tuple[list[Operation], str, list[Rename], list[Any]]:
     """What would bring the database to the model: the operations as rows, their Python
     code, possible renames, and Alembic's operations (to render as SQL).
 
@@ -66,7 +67,7 @@ def compare(connection: Connection, metadata: MetaData, *,
     from .reflection import configure_options
     from .renames import hints
 
-    batch = connection.dialect.name == "sqlite"
+    batch = backend_for(connection).batch
     with gc_paused():
         context = MigrationContext.configure(
             connection,
@@ -81,7 +82,7 @@ def compare(connection: Connection, metadata: MetaData, *,
         script = produce_migrations(context, metadata)
         ops = operations(script.upgrade_ops.as_diffs())
         if not ops:
-            return ops, "", [], ""
+            return ops, "", [], []
         code = render_python_code(script.upgrade_ops, render_as_batch=batch)
         flat = [o for top in script.upgrade_ops.ops
                 for o in (top.ops if isinstance(top, ModifyTableOps) else [top])]

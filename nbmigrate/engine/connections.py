@@ -3,16 +3,37 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import create_engine, event
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
+from .backends import Backend, backend_for
 from .errors import NbMigrateError
 from .secrets import mask_url, redact
 
 DEFAULT = "default"
+
+
+class VersionTable(NamedTuple):
+    """Where a database records its revisions (Alembic's ``version_table`` option)."""
+
+    name: str = "alembic_version"
+    schema: str | None = None
+
+
+def current_heads(connection: Connection, table: VersionTable | None = None
+                  ) -> tuple[str, ...]:
+    """The revisions recorded in the version table (default Alembic's ``alembic_version``)."""
+    table = table or VersionTable()
+    context = MigrationContext.configure(
+        connection, opts={"version_table": table.name, "version_table_schema": table.schema})
+    heads = context.get_current_heads()
+    if connection.in_transaction():
+        connection.rollback()  # leave no transaction open: Alembic must start its own
+    return tuple(heads)
 
 
 @dataclass
@@ -24,9 +45,9 @@ class Database:
     source: str  # "url", "variable NAME" or "alembic.ini [section]"
     ini_section: str | None = None
     owned: bool = True  # nbmigrate made the Engine and may dispose of it
-    # the version table and its schema, as the project's env.py configures them (None:
-    # not read yet, so Alembic's alembic_version)
-    version: tuple[str, str | None] | None = None
+    # the version table as the project's env.py configures it (None: not read yet, so
+    # Alembic's alembic_version)
+    version: VersionTable | None = None
 
     @property
     def url(self) -> URL:
@@ -41,13 +62,15 @@ class Database:
         return self.engine.dialect.name
 
     @property
+    def backend(self) -> Backend:
+        return backend_for(self.engine)
+
+    @property
     def version_table(self) -> str:
-        return self.version[0] if self.version else "alembic_version"
+        return (self.version or VersionTable()).name
 
     def heads(self, connection: Connection) -> tuple[str, ...]:
         """The revisions recorded in this database's version table."""
-        from .runner import current_heads
-
         return current_heads(connection, self.version)
 
     def connect(self) -> Connection:
@@ -74,7 +97,7 @@ def parse_url(text: str) -> URL:
 
 
 def make_engine(url: URL) -> Engine:
-    """An Engine for ``url``; SQLite gets real transactions around DDL."""
+    """An Engine for ``url``, prepared by its backend (SQLite: real transactions around DDL)."""
     try:
         engine = create_engine(url)
     except ImportError as exc:
@@ -83,32 +106,8 @@ def make_engine(url: URL) -> Engine:
         ) from None
     except (ArgumentError, TypeError, ValueError) as exc:
         raise NbMigrateError(f"cannot use {mask_url(url)}: {short_error(exc, url)}") from None
-    if engine.dialect.name == "sqlite" and engine.dialect.driver == "pysqlite":
-        _transactional_sqlite(engine)
+    backend_for(engine).prepare(engine)
     return engine
-
-
-def _transactional_sqlite(engine: Engine) -> None:
-    # pysqlite only opens a transaction before DML, so CREATE/ALTER would run in
-    # autocommit and a failed migration could not be rolled back. SQLAlchemy's
-    # documented recipe: let SQLAlchemy emit BEGIN itself.
-    event.listen(engine, "connect", _sqlite_no_implicit_transactions)
-    event.listen(engine, "begin", _sqlite_begin)
-
-
-def _sqlite_no_implicit_transactions(dbapi_connection: Any, _record: Any) -> None:
-    dbapi_connection.isolation_level = None
-
-
-def _sqlite_begin(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN")
-
-
-def has_transactional_ddl(engine: Engine) -> bool:
-    """Whether DDL on ``engine`` runs inside transactions that can roll back."""
-    if engine.dialect.name == "sqlite":
-        return event.contains(engine, "begin", _sqlite_begin)
-    return engine.dialect.name not in ("mysql", "mariadb", "oracle")
 
 
 def engine_from_value(value: Any, label: str) -> tuple[Engine, str]:

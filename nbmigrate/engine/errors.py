@@ -1,6 +1,15 @@
-"""The one exception family front-ends turn into a single line."""
+"""The one exception family front-ends turn into a single line.
+
+A message is a sequence of parts (text, and advice as words: ``advice.Command``,
+``advice.Setting``); each front end spells the advice its own way with
+``spell``. ``str()`` spells it as a notebook would.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from .advice import Command, Part, Setting
 
 
 class NbMigrateError(Exception):
@@ -8,8 +17,32 @@ class NbMigrateError(Exception):
 
     exit_code = 1
 
-    def __init__(self, message: str) -> None:
-        super().__init__(" ".join(str(message).split()))
+    def __init__(self, *parts: Part) -> None:
+        super().__init__(*parts)
+        self.parts = parts
+
+    def spell(self, spelling: Callable[[Iterable[Part]], str] | None = None) -> str:
+        """The message on one line, its advice spelled by ``spelling`` (default: the
+        notebook's)."""
+        if spelling is None:
+            from ..display.words import NOTEBOOK
+
+            spelling = NOTEBOOK
+        return " ".join(spelling(self.parts).split())
+
+    def __str__(self) -> str:
+        return self.spell()
+
+    def redacted(self, mask: Callable[[str], str]) -> NbMigrateError:
+        """A copy whose every text and word went through ``mask``."""
+        parts = tuple(
+            Command(*map(mask, p.words)) if isinstance(p, Command)
+            else p if isinstance(p, Setting) else mask(p) for p in self.parts)
+        clean = type(self).__new__(type(self))
+        clean.__dict__.update(self.__dict__)
+        Exception.__init__(clean, *parts)
+        clean.parts = parts
+        return clean
 
 
 class DriftDetected(NbMigrateError):
@@ -28,3 +61,10 @@ class DestructiveChange(NbMigrateError):
     """An upgrade or downgrade would lose data and was not confirmed; nothing changed."""
 
     exit_code = 1
+
+    def __init__(self, action: str, target: str, loss: str) -> None:
+        super().__init__(
+            f"{action} refused, it would lose data: {loss}. Nothing changed. See the plan: ",
+            Command(action, target, "--dry-run"), "; go ahead: add --yes",
+            Setting("confirm_destructive", "False", lead=", or "))
+        self.action, self.target, self.loss = action, target, loss

@@ -1,4 +1,4 @@
-"""The revision graph: revisions in topological order, one lane per branch, drawn as SVG or text.
+"""The revision graph: revisions in topological order, one lane per branch (drawn by display).
 
 Layout follows ``git log --graph``: newest revisions first, each branch keeps a
 lane (column) from the revision that starts it down to the revision it comes
@@ -7,17 +7,11 @@ from, and a merge's extra parents take a lane of their own until they are reache
 
 from __future__ import annotations
 
-import html
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..display.tables import STYLE
-from .results import Result, heads_text, short
-
-PALETTE = ("#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf",
-           "#7f7f7f")
-ROW, LANE, PAD, RADIUS, CHAR = 26, 16, 10, 5, 7.2  # pixels; CHAR: a monospace glyph's width
+from .results import Result
 
 
 @dataclass(frozen=True)
@@ -42,15 +36,6 @@ class GraphNode:
     @property
     def branch_point(self) -> bool:
         return len(self.children) > 1
-
-    def labels(self) -> list[tuple[str, str]]:
-        """(kind, text) decorations: head, branch labels, tags, current."""
-        out = [("head", "head")] if self.head else []
-        out += [("branch", f"branch: {b}") for b in self.branch_labels]
-        out += [("tag", f"tag: {t}") for t in self.tags]
-        if self.current:
-            out.append(("current", "current"))
-        return out
 
 
 @dataclass(frozen=True)
@@ -79,7 +64,6 @@ class RevisionGraph(Result):
     unreachable: str = ""  # why the current revision is unknown, when it is
 
     columns = ("revision", "message", "parents", "children", "lane", "current", "tags")
-    marked_column = "current"
 
     def rows(self) -> list[tuple]:
         return [(n.revision, n.message, n.parents, n.children, n.lane, n.current, n.tags)
@@ -91,151 +75,6 @@ class RevisionGraph(Result):
     @property
     def heads(self) -> list[str]:
         return [n.revision for n in self.nodes if n.head]
-
-    def title(self) -> str:
-        if not self.nodes:
-            return "revision graph: no revisions yet"
-        at = f", database at {heads_text(self.current)}" if self.current is not None else ""
-        return (f"revision graph: {len(self.nodes)} revision(s), "
-                f"{len(self.heads)} head(s){at}")
-
-    def note(self) -> str:
-        if self.current is None:
-            return f"current revision unknown ({self.unreachable})" if self.unreachable else ""
-        known = {n.revision for n in self.nodes}
-        unknown = [c for c in self.current if c not in known]
-        if unknown:
-            return (f"the database is at {', '.join(unknown)}, which no script here defines: "
-                    "is this the right migration directory?")
-        return ""
-
-    # ------------------------------------------------------------------ text
-
-    def __str__(self) -> str:
-        lines = [self.title()]
-        width = 2 * max(self.lanes, 1) - 1
-        for node in self.nodes:
-            marks = [" "] * width
-            for edge in self._passing(node.row):
-                marks[2 * edge.lane_at(node.row)] = "|"
-            marks[2 * node.lane] = "@" if node.current else "*"
-            decorations = ", ".join(text for _, text in node.labels())
-            decorations = f" ({decorations})" if decorations else ""
-            lines.append(f"{''.join(marks)} {short(node.revision)}{decorations} {node.message}"
-                         .rstrip())
-            connector = self._connector(node.row, width)
-            if connector:
-                lines.append(connector)
-        if self.note():
-            lines.append(self.note())
-        return "\n".join(lines)
-
-    def _passing(self, row: int) -> Iterable[GraphEdge]:
-        """Edges that pass through ``row`` without ending or starting there."""
-        return (e for e in self.edges if e.path[0][0] < row < e.path[-1][0])
-
-    def _connector(self, row: int, width: int) -> str:
-        """The line between ``row`` and the next, when an edge changes lane there."""
-        segments = [(e.lane_at(row), e.lane_at(row + 1)) for e in self.edges
-                    if e.path[0][0] <= row < e.path[-1][0]]
-        if all(a == b for a, b in segments):
-            return ""
-        chars = [" "] * width
-        for a, b in segments:
-            if a == b:
-                chars[2 * a] = "|"
-        for a, b in segments:
-            if a < b:
-                for i in range(2 * a + 1, 2 * b):
-                    chars[i] = chars[i] if chars[i] == "|" else "-"
-                chars[2 * b - 1] = "\\"
-            elif a > b:
-                for i in range(2 * b + 1, 2 * a):
-                    chars[i] = chars[i] if chars[i] == "|" else "-"
-                chars[2 * b + 1] = "/"
-        return "".join(chars).rstrip()
-
-    # ------------------------------------------------------------------ SVG
-
-    def _repr_html_(self) -> str:
-        parts = [STYLE, f"<div class=nbm-title>{html.escape(self.title())}</div>"]
-        if self.nodes:
-            parts.append(self.svg())
-        if self.note():
-            parts.append(f"<div class=nbm-note>{html.escape(self.note())}</div>")
-        return "".join(parts)
-
-    def svg(self) -> str:
-        """The graph as an inline SVG element."""
-        text_x = PAD + max(self.lanes, 1) * LANE + 8
-        widest = max(len(_line_text(n)) for n in self.nodes)
-        width = int(text_x + widest * CHAR + PAD)
-        height = PAD * 2 + len(self.nodes) * ROW
-        out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="nbm-graph" width="{width}" '
-               f'height="{height}" viewBox="0 0 {width} {height}" '
-               'style="font-family:monospace;font-size:12px">']
-        for edge in self.edges:
-            lane = edge.path[1][1] if len(edge.path) > 2 else edge.path[-1][1]
-            out.append(f'<path d="{_edge_path(edge)}" fill="none" stroke="{_color(lane)}" '
-                       'stroke-width="2"/>')
-        for node in self.nodes:
-            out.append(_node_svg(node, text_x))
-        out.append("</svg>")
-        return "".join(out)
-
-
-def _x(lane: int) -> float:
-    return PAD + lane * LANE + LANE / 2
-
-
-def _y(row: int) -> float:
-    return PAD + row * ROW + ROW / 2
-
-
-def _color(lane: int) -> str:
-    return PALETTE[lane % len(PALETTE)]
-
-
-def _edge_path(edge: GraphEdge) -> str:
-    (r0, l0), *rest = edge.path
-    d = [f"M{_x(l0):g},{_y(r0):g}"]
-    for (r1, l1) in rest:
-        x0, y0, x1, y1 = _x(l0), _y(r0), _x(l1), _y(r1)
-        if l0 == l1:
-            d.append(f"L{x1:g},{y1:g}")
-        else:  # a smooth bend from one lane into the next
-            mid = (y0 + y1) / 2
-            d.append(f"C{x0:g},{mid:g} {x1:g},{mid:g} {x1:g},{y1:g}")
-        r0, l0 = r1, l1
-    return " ".join(d)
-
-
-LABEL_COLORS = {"head": "#2e7d32", "branch": "#6a1b9a", "tag": "#e65100", "current": "#1565c0"}
-
-
-def _line_text(node: GraphNode) -> str:
-    labels = "".join(f" [{text}]" for _, text in node.labels())
-    return f"{short(node.revision)}{labels} {node.message}"
-
-
-def _node_svg(node: GraphNode, text_x: float) -> str:
-    x, y = _x(node.lane), _y(node.row)
-    esc = html.escape
-    tip = esc(f"{node.revision}: {node.message}")
-    if node.current:
-        circle = (f'<circle cx="{x:g}" cy="{y:g}" r="{RADIUS + 1}" fill="#1565c0" '
-                  'stroke="#0d47a1" stroke-width="2"/>')
-    else:
-        circle = (f'<circle cx="{x:g}" cy="{y:g}" r="{RADIUS}" fill="white" '
-                  f'stroke="{_color(node.lane)}" stroke-width="2"/>')
-    weight = ' font-weight="bold"' if node.current else ""
-    spans = [f'<tspan{weight}>{esc(short(node.revision))}</tspan>']
-    for kind, text in node.labels():
-        spans.append(f'<tspan fill="{LABEL_COLORS[kind]}" font-weight="bold"> '
-                     f'[{esc(text)}]</tspan>')
-    spans.append(f'<tspan fill="#444"> {esc(node.message)}</tspan>')
-    return (f'<g class="nbm-rev" data-revision="{esc(node.revision)}"><title>{tip}</title>'
-            f'{circle}<text x="{text_x:g}" y="{y + 4:g}">{"".join(spans)}</text></g>')
 
 
 # ------------------------------------------------------------------ building

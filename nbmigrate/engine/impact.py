@@ -15,7 +15,8 @@ import sqlalchemy as sa
 from alembic.operations import ops
 from sqlalchemy.engine import Connection
 
-from .results import clip
+from .backends import backend_for
+from .text import clip
 
 DELETING_SQL = ("delete", "drop", "truncate")
 
@@ -156,7 +157,7 @@ def _alter(operation: ops.AlterColumnOp, live: LiveSchema) -> Impact:
     if operation.modify_type is not None:
         existing = live.columns(schema, table)[column]["type"]  # type: ignore[index]
         change, misfit = narrowing(existing, operation.modify_type, col,
-                                   live.connection.dialect.name)
+                                   backend_for(live.connection))
         if misfit is not None:
             bad = live.count(sa.select(sa.func.count()).select_from(t).where(misfit))
             lost += bad
@@ -169,15 +170,14 @@ def _alter(operation: ops.AlterColumnOp, live: LiveSchema) -> Impact:
                   or operation.modify_type is not None else None, "; ".join(notes))
 
 
-def narrowing(old: Any, new: Any, col: Any, dialect: str) -> tuple[str, Any]:
+def narrowing(old: Any, new: Any, col: Any, backend: Any) -> tuple[str, Any]:
     """How ``old`` -> ``new`` treats values: (description, SQL condition for values that
     do not fit, or None when every value fits)."""
     shown = f"{old} -> {new}"
     if isinstance(old, sa.String) and isinstance(new, sa.String):
         if new.length is None or (old.length is not None and new.length >= old.length):
             return shown, None
-        length = sa.func.length if dialect == "sqlite" else sa.func.char_length
-        return shown, length(col) > new.length
+        return shown, backend.char_length(col) > new.length
     if isinstance(old, sa.Integer) and isinstance(new, sa.Integer):
         order = [sa.SmallInteger, sa.Integer, sa.BigInteger]
         rank = {k: i for i, k in enumerate(order)}

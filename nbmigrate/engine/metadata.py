@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import MetaData, inspect
 
+from .advice import Setting
 from .errors import NbMigrateError
 
 _SKIP = {"In", "Out", "exit", "quit", "get_ipython"}
@@ -56,10 +57,8 @@ def resolve_metadata(spec: str | None, namespace: Mapping[str, Any] | None) -> t
         )
     if len(found) > 1:
         names = ", ".join(sorted(name for name, _ in found.values()))
-        raise NbMigrateError(
-            f"several models found ({names}): pick one with --metadata NAME "
-            "or %config NbMigrate.metadata = 'NAME'"
-        )
+        raise NbMigrateError(f"several models found ({names}): pick one with --metadata NAME",
+                             Setting("metadata", "'NAME'", lead=" or "))
     name, metadata = next(iter(found.values()))
     return metadata, name
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,12 +10,13 @@ from alembic.operations import ops
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..display.tables import html_block
+from .backends import backend_for
 from .connections import short_error
 from .impact import Impact, LiveSchema, assess
-from .lint import lint, non_transactional
+from .lint import lint
 from .recorder import Recorder, render_sql
-from .results import Result, clip, heads_text
+from .results import Result
+from .text import clip
 
 LOSSY = (ops.DropTableOp, ops.DropColumnOp)  # lose data unless proven empty
 
@@ -75,7 +75,6 @@ class Plan(Result):
 
     columns = ("revision", "direction", "operation", "table", "name", "impact",
                "destructive", "warning")
-    marked_column = "destructive"
 
     @property
     def operations(self) -> list[PlannedOperation]:
@@ -110,32 +109,9 @@ class Plan(Result):
         return [(o.revision, s.direction, o.kind, o.table, o.name, o.impact, o.destructive,
                  o.warning) for s in self.steps for o in s.operations]
 
-    def title(self) -> str:
-        if not self.steps:
-            return f"{self.database} is at {heads_text(self.current)}: nothing to {self.action}"
-        lost = len(self.destructive)
-        loss = f"; {lost} would lose data" if lost else "; no data lost"
-        return (f"plan: {self.action} {self.database} from {heads_text(self.current)} to "
-                f"{self.target}: {len(self.steps)} revision(s), {len(self.operations)} "
-                f"operation(s){loss} (nothing ran)")
-
-    def note(self) -> str:
-        lines = [f"{s.revision}: {s.note}" for s in self.steps if s.note]
-        lines += [f"{s.revision}: {s.warning}" for s in self.steps if s.warning]
-        return "\n".join(lines)
-
     def loss(self) -> str:
         """What would be lost, in one line."""
         return "; ".join(f"{o.kind} {o.target} ({o.impact})" for o in self.destructive)
-
-    def _repr_html_(self) -> str:
-        sql = self.sql
-        details = (f"<details><summary>SQL for {html.escape(self.database)}</summary>"
-                   f"{html_block('', sql, language='sql')}</details>") if sql else ""
-        return super()._repr_html_() + details
-
-    def __str__(self) -> str:
-        return "\n\n".join(p for p in (super().__str__(), self.sql) if p)
 
 
 def kind_of(operation: Any) -> str:
@@ -171,6 +147,7 @@ def build_plan(action: str, database: str, target: str, current: tuple[str, ...]
     plan = Plan(action, database, target, current)
     live = LiveSchema(connection)
     dialect = connection.dialect
+    backend = backend_for(dialect)
     recorder = Recorder(connection)
     for step in steps:
         revision = getattr(step, "revision", None)
@@ -185,14 +162,14 @@ def build_plan(action: str, database: str, target: str, current: tuple[str, ...]
             impact = Impact() if linting else _assess(operation, live)
             existing = ((lambda: (schema, table) not in live.new) if linting  # noqa: B023
                         else (lambda: bool(table) and live.holds_data(schema, table)))  # noqa: B023
-            warning = lint(operation, dialect.name, existing)
+            warning = lint(operation, backend, existing)
             planned.append(PlannedOperation(
                 revision.revision, kind_of(operation), table, name_of(operation),
                 impact.destructive, impact.count, impact.text, warning, sql))
             live.after(operation)
         plan.steps.append(PlanStep(
             revision.revision, revision.doc or "", "up" if step.is_upgrade else "down",
-            planned, non_transactional(dialect.name, recorded), note))
+            planned, backend.revision_warning(recorded), note))
     return plan
 
 
@@ -206,7 +183,7 @@ def _assess(operation: Any, live: LiveSchema) -> Impact:
 
 @dataclass(repr=False)
 class LintReport(Result):
-    """``%migrate lint``: the warnings of a range of revisions, each with a safer pattern."""
+    """``lint``: the warnings of a range of revisions, each with a safer pattern."""
 
     plan: Plan
     dialect: str
@@ -227,12 +204,3 @@ class LintReport(Result):
             found += [(o.revision, o.kind, o.table, o.name, o.warning)
                       for o in s.operations if o.warning]
         return found
-
-    def title(self) -> str:
-        n, steps = len(self.rows()), len(self.plan.steps)
-        if not steps:
-            return "lint: no revisions to check"
-        if not n:
-            return f"lint: {steps} revision(s) checked for {self.dialect}: no warnings"
-        return (f"lint: {n} warning(s) in {steps} revision(s) for {self.dialect} (warnings, "
-                "not errors: on a small table the plain operation is fine)")

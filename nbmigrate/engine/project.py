@@ -17,7 +17,10 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy.engine import URL
 
+from .advice import Command
+from .backends import backend_for
 from .errors import NbMigrateError
+from .results import RevisionInfo
 
 NBMIGRATE_TEMPLATE = Path(__file__).parent / "templates" / "nbmigrate"
 ALEMBIC_TEMPLATES = ("generic", "async", "multidb", "pyproject", "pyproject_async")
@@ -46,6 +49,7 @@ class Project:
         self._infos: dict[str, Any] = {}  # revision -> RevisionInfo, for this parse
         self._ancestry: dict[tuple[str, ...], frozenset[str]] = {}
         self._walk: tuple[str, ...] | None = None
+        self._env_source: str | None = None
 
     def __repr__(self) -> str:
         return f"Project({str(self.ini)!r})"
@@ -73,7 +77,7 @@ class Project:
                 f"revision script {exc.filename} has a syntax error at line {exc.lineno}: {exc.msg}"
             ) from None
         self._script, self._signature = script, signature
-        self._infos, self._ancestry, self._walk = {}, {}, None
+        self._infos, self._ancestry, self._walk, self._env_source = {}, {}, None, None
         return script
 
     def revisions(self) -> tuple[str, ...]:
@@ -90,10 +94,26 @@ class Project:
         """
         script = self._script or self.script
         if revision not in self._infos:
-            from .results import RevisionInfo
-
             self._infos[revision] = RevisionInfo.from_script(script.get_revision(revision))
         return self._infos[revision]
+
+    def pending(self, heads: tuple[str, ...]) -> tuple[str, ...]:
+        """The revisions a database at ``heads`` has not applied, newest first."""
+        applied = self.applied(heads)
+        return tuple(rev for rev in self.revisions() if rev not in applied)
+
+    def env_source(self) -> str:
+        """The text of env.py ("" if there is none), read once per parse of the scripts."""
+        script = self._script or self.script
+        if self._env_source is None:
+            env = Path(script.dir) / "env.py"
+            self._env_source = env.read_text(encoding="utf-8") if env.is_file() else ""
+        return self._env_source
+
+    def env_is_ours(self) -> bool:
+        """Whether env.py is nbmigrate's own template (it takes nbmigrate's options), rather
+        than a project's or Alembic's."""
+        return "nbmigrate.configure" in self.env_source()
 
     def applied(self, heads: tuple[str, ...]) -> frozenset[str]:
         """Every revision at or below ``heads``: what a database at ``heads`` has applied."""
@@ -133,7 +153,7 @@ class Project:
 
     def invalidate(self) -> None:
         """Forget the parsed scripts (after nbmigrate itself wrote one)."""
-        self._script = self._signature = None
+        self._script = self._signature = self._env_source = None
 
     def url_sections(self) -> dict[str, str]:
         """Each ini section that names a database, with its (unmasked) sqlalchemy.url."""
@@ -151,11 +171,6 @@ class Project:
     def option(self, name: str, section: str = "alembic") -> str:
         parser = self.config().file_config
         return parser.get(section, name, fallback="").strip() if parser.has_section(section) else ""
-
-    @property
-    def written_by_nbmigrate(self) -> bool:
-        env = self.location / "env.py"
-        return env.is_file() and "nbmigrate.configure" in env.read_text(encoding="utf-8")
 
 
 def find_project(directory: Path) -> Project | None:
@@ -212,9 +227,8 @@ def init_project(
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise NbMigrateError(f"{target} already exists: init writes only into a new directory")
     if ini.exists():
-        raise NbMigrateError(
-            f"{ini} already exists: use %migrate attach {ini} to drive that project"
-        )
+        raise NbMigrateError(f"{ini} already exists: use ", Command("attach", str(ini)),
+                             " to drive that project")
     template_dir = resolve_template(template)
     has_toml = (template_dir / "pyproject.toml.mako").is_file()
     toml = target.parent / "pyproject.toml" if has_toml else None
@@ -245,7 +259,7 @@ def ini_url(url: URL, here: Path) -> str:
     url = url._replace(password=None)  # URL.set() ignores None: the password must go
     text = url.render_as_string(hide_password=False).replace("%", "%%")
     database = url.database
-    if url.get_backend_name() == "sqlite" and database and database != ":memory:" \
+    if backend_for(url).file_based and database and database != ":memory:" \
             and not database.startswith("file:") and not Path(database).is_absolute():
         relative = os.path.relpath(Path(database).resolve(), here.resolve())
         text = text.replace(database, f"%(here)s/{Path(relative).as_posix()}", 1)

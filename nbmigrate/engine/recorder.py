@@ -20,6 +20,8 @@ from alembic.operations.ops import BulkInsertOp, CreateTableOp, MigrateOperation
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection, Dialect
 
+from .backends import backend_for
+
 
 class Recorder:
     """Reads revision scripts' operations on one connection (one set-up for many scripts)."""
@@ -95,6 +97,7 @@ def render_sql(operations: list[MigrateOperation], dialect: Dialect) -> list[str
         dialect=dialect, opts={"as_sql": True, "output_buffer": out, "literal_binds": True}
     )
     ops = Operations(context)
+    backend = backend_for(dialect)
     texts = []
     for operation in operations:
         out.seek(0)
@@ -102,8 +105,8 @@ def render_sql(operations: list[MigrateOperation], dialect: Dialect) -> list[str
         try:
             ops.invoke(operation)
             text = out.getvalue().strip()
-            if getattr(operation, "_nbmigrate_batch", False) and dialect.name == "sqlite":
-                text = "-- SQLite: batch mode copies the table to do this\n" + text
+            if getattr(operation, "_nbmigrate_batch", False) and backend.batch:
+                text = f"-- {backend.batch_note}\n" + text
             texts.append(text)
         except Exception as exc:  # noqa: BLE001 - some operations have no offline form
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

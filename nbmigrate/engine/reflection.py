@@ -1,17 +1,18 @@
 """Reflection kept between autogenerate runs while the database schema stays the same.
 
-A notebook re-runs ``%migrate diff`` often, and most of a diff on a big schema is
+A notebook re-runs ``diff`` often, and most of a diff on a big schema is
 reading the schema back. SQLAlchemy's ``Inspector`` already caches every reflection
 call in its ``info_cache`` (Alembic's bulk ``get_multi_*`` results included), so
 reuse is a matter of handing the next run's Inspector the last one's ``info_cache``
 when nothing has changed in between.
 
-"Nothing has changed" is a *schema signature*, read with one query at the start of
-every run. The kept ``info_cache`` is used only when the signature is equal to the
-one read when that cache was started. Each signature is monotonic: once any change
-is committed it never again equals a signature read before that change. So a cache
-that has read anything newer than its signature can never be used again, and a
-cache that is used holds exactly the schema its signature names.
+"Nothing has changed" is a *schema signature* (each backend's ``schema_signature``),
+read with one query at the start of every run. The kept ``info_cache`` is used only
+when the signature is equal to the one read when that cache was started. Each
+signature is monotonic: once any change is committed it never again equals a signature
+read before that change. So a cache that has read anything newer than its signature
+can never be used again, and a cache that is used holds exactly the schema its
+signature names.
 
 - SQLite: ``PRAGMA schema_version`` of every attached database (bumped by every
   schema change, from any connection or process) and a hash of every ``sqlite_master``
@@ -29,7 +30,6 @@ cache that is used holds exactly the schema its signature names.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import sys
 import threading
 from collections import OrderedDict
@@ -38,75 +38,9 @@ from typing import Any
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection, Inspector
 
+from .backends import backend_for
+
 PLUGIN = "nbmigrate.reflection"  # the Alembic autogenerate plugin below
-
-# Every catalog PostgreSQL reflection (SQLAlchemy's and Alembic's) reads, and those its
-# deparsed definitions name (pg_get_expr, pg_get_indexdef, pg_get_constraintdef,
-# format_type). tests/test_autogen_cache.py checks the first part against the SQL
-# reflection actually runs. pg_index's flags are hashed too: old servers flip them in
-# place (without a new row version) during CREATE INDEX CONCURRENTLY.
-PG_CATALOGS = {
-    "pg_namespace": "", "pg_class": "", "pg_attribute": "", "pg_attrdef": "",
-    "pg_constraint": "", "pg_index": "indisvalid, indisready, indislive",
-    "pg_description": "", "pg_type": "", "pg_enum": "", "pg_sequence": "",
-    "pg_inherits": "", "pg_partitioned_table": "", "pg_depend": "", "pg_collation": "",
-    "pg_opclass": "", "pg_am": "", "pg_tablespace": "", "pg_proc": "", "pg_operator": "",
-    "pg_ts_config": "", "pg_ts_dict": "",
-}
-
-
-def _pg_signature_sql() -> str:
-    parts = [
-        "current_database()",
-        "(SELECT oid::text FROM pg_catalog.pg_database WHERE datname = current_database())",
-        "current_user::text",
-        "current_schemas(true)::text",
-        # role names can appear in deparsed expressions; pg_authid is not readable by all
-        "(SELECT md5(string_agg(oid::text || rolname, ',' ORDER BY oid))"
-        " FROM pg_catalog.pg_roles)",
-    ]
-    for catalog, flags in PG_CATALOGS.items():
-        row = "xmin::text" + "".join(f" || ':' || {flag}::text" for flag in
-                                     filter(None, (f.strip() for f in flags.split(","))))
-        parts.append(f"(SELECT md5(string_agg({row}, ',' ORDER BY {row}))"
-                     f" FROM pg_catalog.{catalog})")
-    return "SELECT " + ",\n       ".join(parts)
-
-
-PG_SIGNATURE = _pg_signature_sql()
-
-
-def schema_signature(connection: Connection) -> tuple | None:
-    """A value that changes whenever the schema ``connection`` reflects changes, or None
-    where there is no such value (then nothing may be kept)."""
-    name = connection.dialect.name
-    if name == "sqlite":
-        return _sqlite_signature(connection)
-    if name == "postgresql" and (connection.dialect.server_version_info or (0,)) >= (10,):
-        return tuple(connection.exec_driver_sql(PG_SIGNATURE).one())
-    return None
-
-
-def _sqlite_signature(connection: Connection) -> tuple:
-    digest = hashlib.sha256()
-    parts: list[Any] = []
-    for _seq, schema, path in connection.exec_driver_sql("PRAGMA database_list").all():
-        if schema == "temp":  # listed once something touched it; hashed below either way
-            continue
-        quoted = '"' + schema.replace('"', '""') + '"'
-        version = connection.exec_driver_sql(f"PRAGMA {quoted}.schema_version").scalar()
-        parts.append((schema, path, version))
-        digest.update(repr((schema, _sqlite_schema(connection, f"{quoted}.sqlite_master"))
-                           ).encode())
-    # this connection's own temporary tables, which unqualified reflection sees first
-    digest.update(repr(("temp", _sqlite_schema(connection, "sqlite_temp_master"))).encode())
-    return (*parts, digest.hexdigest())
-
-
-def _sqlite_schema(connection: Connection, table: str) -> list:
-    return connection.exec_driver_sql(
-        f"SELECT type, name, tbl_name, sql FROM {table} ORDER BY type, name").all()
-
 
 class ReflectionCache:
     """Inspectors whose ``info_cache`` outlives one autogenerate run, per database.
@@ -125,7 +59,7 @@ class ReflectionCache:
         """An Inspector on ``connection``; it starts from what the last run on this
         database reflected when the schema signature is unchanged since."""
         inspector = inspect(connection)
-        signature = schema_signature(connection)
+        signature = backend_for(connection).schema_signature(connection)
         if signature is None:
             return inspector
         key = connection.engine.url.render_as_string(hide_password=True)

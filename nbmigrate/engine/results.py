@@ -1,30 +1,16 @@
-"""Plain result objects: what engine calls return and front-ends display."""
+"""Plain results: what engine calls return. Each is data (a table is ``columns`` and
+``rows()``); how it shows is ``display``'s business, asked for by the object itself
+because IPython and ``print`` ask the object."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
-
-from ..display.tables import html_block, html_table, text_table
+from typing import Any, NamedTuple
 
 _CREATE_DATE = re.compile(r"^Create Date:\s*(.+?)\s*$", re.MULTILINE)
-
-
-def short(revision: str | None) -> str:
-    return revision[:12] if revision else "base"
-
-
-def clip(text: str, width: int) -> str:
-    """``text`` on one line, cut to ``width`` characters with "..." if longer."""
-    line = " ".join(text.split())
-    return line if len(line) <= width else line[: width - 3] + "..."
-
-
-def heads_text(heads: Sequence[str]) -> str:
-    return ", ".join(short(h) for h in heads) if heads else "base (no revision applied)"
 
 
 @dataclass(frozen=True)
@@ -68,56 +54,36 @@ class RevisionInfo:
             doc=longdoc,
         )
 
-    def line(self) -> str:
-        labels = f" ({', '.join(self.branch_labels)})" if self.branch_labels else ""
-        head = " (head)" if self.is_head else ""
-        return f"{self.revision}{labels}{head}: {self.message}"
+
+def _views() -> Any:
+    from ..display import views  # the one upward link: IPython asks the object itself
+
+    return views
 
 
 class Result:
-    """Shared display: a result is a table (``columns``/``rows``) with a title."""
+    """A result: a table (``columns``/``rows()``) or a report; ``display`` shows it."""
 
     columns: tuple[str, ...] = ()
-    marked_column: str | None = None
 
     def rows(self) -> list[tuple]:
         return []
 
     def title(self) -> str:
-        return ""
+        return _views().title(self)
 
     def note(self) -> str:
-        return ""
+        return _views().note(self)
 
-    def to_frame(self):
+    def to_frame(self) -> Any:
         """The table as a pandas DataFrame."""
-        from ..display.frames import make_frame
-
-        return make_frame(
-            self.columns, self.rows(), mark_column=self.marked_column,
-            title=self.title(), note=self.note(),
-        )
-
-    def _marked(self, rows: list[tuple]) -> list[int]:
-        if self.marked_column is None:
-            return []
-        i = self.columns.index(self.marked_column)
-        return [n for n, row in enumerate(rows) if row[i] is True]
+        return _views().frame(self)
 
     def _repr_html_(self) -> str:
-        rows = self.rows()
-        if not self.columns or not rows:
-            return html_table((), (), title=self.title(), note=self.note())
-        return html_table(self.columns, rows, title=self.title(), note=self.note(),
-                          marked=self._marked(rows))
+        return _views().html(self)
 
     def __str__(self) -> str:
-        rows = self.rows()
-        parts = [self.title()]
-        if self.columns and rows:
-            parts.append(text_table(self.columns, rows, marked=self._marked(rows)))
-        parts.append(self.note())
-        return "\n".join(p for p in parts if p)
+        return _views().text(self)
 
     def __repr__(self) -> str:
         return str(self)
@@ -134,8 +100,6 @@ class History(Result):
     verbose: bool = False
     unreachable: str = ""  # why "applied" is unknown, when it is
     applied_at: dict[str, datetime] = field(default_factory=dict)  # from the audit log
-
-    marked_column = "current"
 
     @property
     def columns(self) -> tuple[str, ...]:  # type: ignore[override]
@@ -155,14 +119,6 @@ class History(Result):
                 row += (r.depends_on, r.is_merge, r.is_branch_point, r.path, r.doc)
             out.append(row)
         return out
-
-    def title(self) -> str:
-        where = f" on {self.database}" if self.database else ""
-        at = f", at {heads_text(self.current)}" if self.applied is not None else ""
-        return f"history: {len(self.revisions)} revision(s){where}{at}"
-
-    def note(self) -> str:
-        return f"applied: unknown ({self.unreachable})" if self.unreachable else ""
 
     def __len__(self) -> int:
         return len(self.revisions)
@@ -193,17 +149,6 @@ class CurrentState(Result):
     def rows(self) -> list[tuple]:
         return [(r.revision, r.message, r.is_head) for r in self.current]
 
-    def title(self) -> str:
-        return f"{self.database} ({self.url}) is at {heads_text(self.revisions)}"
-
-    def note(self) -> str:
-        if self.unknown:
-            return (f"the database is at {', '.join(self.unknown)}, which no script here defines: "
-                    "is this the right migration directory?")
-        if self.pending:
-            return f"{len(self.pending)} revision(s) pending: %migrate upgrade heads applies them"
-        return "up to date" if self.current else "no revisions yet"
-
 
 @dataclass(repr=False)
 class Heads(Result):
@@ -213,36 +158,29 @@ class Heads(Result):
     current: tuple[str, ...] | None = None
 
     columns = ("revision", "message", "branch_labels", "current")
-    marked_column = "current"
 
     def rows(self) -> list[tuple]:
         cur = self.current or ()
         return [(h.revision, h.message, h.branch_labels, h.revision in cur) for h in self.heads]
 
-    def title(self) -> str:
-        return f"{len(self.heads)} head(s)"
 
-    def note(self) -> str:
-        if len(self.heads) > 1:
-            return ("the history has branched into several heads: "
-                    "%migrate merge -m 'merge heads' joins them into one; "
-                    "%migrate upgrade heads applies every branch")
-        return ""
+class BranchPoint(NamedTuple):
+    """A revision with more than one child."""
+
+    revision: RevisionInfo
+    children: list[RevisionInfo]
 
 
 @dataclass(repr=False)
 class Branches(Result):
     """Branch points: revisions with more than one child."""
 
-    points: list[tuple[RevisionInfo, list[RevisionInfo]]]
+    points: list[BranchPoint]
 
     columns = ("branch_point", "message", "children")
 
     def rows(self) -> list[tuple]:
         return [(p.revision, p.message, tuple(c.revision for c in kids)) for p, kids in self.points]
-
-    def title(self) -> str:
-        return f"{len(self.points)} branch point(s)"
 
 
 @dataclass(repr=False)
@@ -257,12 +195,6 @@ class RevisionDetails(Result):
     def rows(self) -> list[tuple]:
         return [(r.revision, r.parents, r.message, r.branch_labels, r.depends_on, r.is_head,
                  r.is_merge, r.is_branch_point, r.path) for r in self.revisions]
-
-    def title(self) -> str:
-        return "\n".join(r.line() for r in self.revisions)
-
-    def note(self) -> str:
-        return "\n\n".join(r.doc for r in self.revisions)
 
 
 @dataclass
@@ -297,17 +229,6 @@ class ApplyResult(Result):
         return [(s.revision, s.message, s.direction,
                  None if s.seconds is None else round(s.seconds, 4)) for s in self.steps]
 
-    def title(self) -> str:
-        waited = (f" (after waiting {self.waited:.1f} s for another migration)"
-                  if self.waited >= 0.5 else "")
-        if not self.steps and self.before == self.after:
-            return (f"{self.database} is already at {heads_text(self.after)}: "
-                    f"nothing to do{waited}")
-        verb = {"upgrade": "upgraded", "downgrade": "downgraded", "stamp": "stamped"}[self.action]
-        return (f"{verb} {self.database} from {heads_text(self.before)} to "
-                f"{heads_text(self.after)}: {len(self.steps)} revision(s) in "
-                f"{self.seconds:.2f} s{waited}")
-
 
 @dataclass(repr=False)
 class SqlScript(Result):
@@ -316,15 +237,6 @@ class SqlScript(Result):
     action: str
     dialect: str
     sql: str
-
-    def title(self) -> str:
-        return f"-- {self.action} SQL for {self.dialect} (not executed)"
-
-    def _repr_html_(self) -> str:
-        return html_block(self.title(), self.sql, language="sql")
-
-    def __str__(self) -> str:
-        return f"{self.title()}\n{self.sql}"
 
 
 @dataclass(frozen=True)
@@ -338,6 +250,29 @@ class Operation:
     destructive: bool
 
 
+@dataclass(frozen=True)
+class Rename:
+    """A rename the user names or autogenerate suggests; ``table`` is set for a column
+    rename, empty for a table rename."""
+
+    table: str
+    old: str
+    new: str
+
+    def __str__(self) -> str:
+        return f"{self.table}.{self.old}={self.new}" if self.table else f"{self.old}={self.new}"
+
+    @property
+    def arrow(self) -> str:
+        if self.table:
+            return f"{self.table}.{self.old} -> {self.table}.{self.new}"
+        return f"table {self.old} -> {self.new}"
+
+
+def _no_sql() -> str:
+    return ""
+
+
 @dataclass(repr=False)
 class Diff(Result):
     """Model against database: the operations a revision would need."""
@@ -346,20 +281,15 @@ class Diff(Result):
     code: str
     model: str
     database: str
-    hints: list[str] = field(default_factory=list)  # possible renames
-    migration_ops: list[Any] = field(default_factory=list)  # Alembic's, to render as SQL
-    dialect: Any = None
+    renames: list[Rename] = field(default_factory=list)  # drop-and-add pairs, maybe renames
+    render_sql: Callable[[], str] = _no_sql  # the SQL for the database, made when asked for
+
+    columns = ("op", "table", "name", "detail", "destructive")
 
     @property
     def sql(self) -> str:
-        """What the operations would run on the database's dialect (rendered on demand)."""
-        from .recorder import render_sql
-
-        if not self.migration_ops or self.dialect is None:
-            return ""
-        return "\n".join(render_sql(self.migration_ops, self.dialect))
-
-    columns = ("op", "table", "name", "detail", "destructive")
+        """What the operations would run on the database's dialect."""
+        return self.render_sql()
 
     @property
     def empty(self) -> bool:
@@ -374,14 +304,6 @@ class Diff(Result):
     def rows(self) -> list[tuple]:
         return [(o.op, o.table, o.name, o.detail, o.destructive) for o in self.operations]
 
-    def title(self) -> str:
-        if self.empty:
-            return f"model {self.model} and {self.database} match: no differences"
-        return f"model {self.model} vs {self.database}: {len(self.operations)} difference(s)"
-
-    def note(self) -> str:
-        return "\n".join(self.hints)
-
     def summary(self, limit: int = 3) -> str:
         parts = [f"{o.op} {'.'.join(filter(None, (o.table, o.name)))}" for o in self.operations]
         more = f", and {len(parts) - limit} more" if len(parts) > limit else ""
@@ -395,7 +317,7 @@ class RevisionCreated(Result):
     revision: RevisionInfo
     operations: list[Operation] = field(default_factory=list)
     model: str | None = None
-    hints: list[str] = field(default_factory=list)  # possible renames written as drop + add
+    renames: list[Rename] = field(default_factory=list)  # possible renames written as drop + add
 
     columns = Diff.columns
 
@@ -405,15 +327,6 @@ class RevisionCreated(Result):
     @property
     def path(self) -> str:
         return self.revision.path
-
-    def title(self) -> str:
-        ops = f" with {len(self.operations)} operation(s)" if self.operations else ""
-        model = f" from model {self.model}" if self.model else ""
-        return f"wrote revision {self.revision.revision} {self.revision.message!r}{ops}{model}"
-
-    def note(self) -> str:
-        lines = [self.path, *self.hints, "review it, then: %migrate upgrade head"]
-        return "\n".join(lines)
 
     @property
     def source(self) -> str:
@@ -428,28 +341,22 @@ class Note(Result):
     text: str
     details: dict[str, Any] = field(default_factory=dict)
 
-    def title(self) -> str:
-        return self.text
+    columns = ("item", "value")
 
-    def _repr_html_(self) -> str:
-        return html_table(("", ""), list(self.details.items()), title=self.text, header=False)
+    def rows(self) -> list[tuple]:
+        return list(self.details.items())
 
-    def __str__(self) -> str:
-        width = max((len(k) for k in self.details), default=0)
-        lines = [f"  {k.ljust(width)}  {v}" for k, v in self.details.items()]
-        return "\n".join([self.text, *lines])
 
-    def to_frame(self):
-        from ..display.frames import make_frame
-
-        return make_frame(("item", "value"), list(self.details.items()), title=self.text)
+class Tag(NamedTuple):
+    name: str
+    revision: RevisionInfo
 
 
 @dataclass(repr=False)
 class TagList(Result):
     """Tags and the revisions they name."""
 
-    tags: list[tuple[str, RevisionInfo]]
+    tags: list[Tag]
     applied: frozenset[str] | None = None
 
     columns = ("tag", "revision", "message", "applied")
@@ -459,26 +366,47 @@ class TagList(Result):
                  None if self.applied is None else r.revision in self.applied)
                 for name, r in self.tags]
 
-    def title(self) -> str:
-        return f"{len(self.tags)} tag(s)" if self.tags else "no tags yet: %migrate tag NAME [REV]"
+
+class DatabaseStatus(NamedTuple):
+    """One named connection in ``status``."""
+
+    name: str
+    dialect: str
+    url: str
+    reachable: bool
+    current: str | None
+    heads: str
+    pending: int | None
+    drift: int | None
+    note: str
 
 
 @dataclass(repr=False)
 class Status(Result):
     """Every named connection at once: reachable, where it stands, drift."""
 
-    entries: list[tuple]
+    entries: list[DatabaseStatus]
 
-    columns = ("name", "dialect", "url", "reachable", "current", "heads", "pending", "drift",
-               "note")
+    columns = DatabaseStatus._fields
 
     def rows(self) -> list[tuple]:
         return list(self.entries)
 
-    def title(self) -> str:
-        down = sum(1 for row in self.entries if not row[3])
-        return (f"{len(self.entries)} database(s)"
-                + (f", {down} unreachable" if down else ""))
+
+class LogEntry(NamedTuple):
+    """One row of the audit log."""
+
+    started_at: datetime
+    action: str
+    revision: str | None
+    from_revision: str | None
+    to_revision: str | None
+    direction: str
+    seconds: float | None
+    success: bool
+    error: str | None
+    os_user: str | None
+    nbmigrate_version: str | None
 
 
 @dataclass(repr=False)
@@ -486,33 +414,32 @@ class AuditLog(Result):
     """What was applied to a database, when, by whom, how long it took."""
 
     database: str
-    entries: list[tuple]
-    columns: tuple[str, ...] = ()
+    entries: list[LogEntry]
+
+    columns = LogEntry._fields
 
     def rows(self) -> list[tuple]:
-        at = self.columns.index("seconds") if "seconds" in self.columns else None
-        if at is None:
-            return list(self.entries)
-        return [row[:at] + (None if row[at] is None else round(row[at], 4),) + row[at + 1:]
-                for row in self.entries]
+        return [e._replace(seconds=None if e.seconds is None else round(e.seconds, 4))
+                for e in self.entries]
 
-    def title(self) -> str:
-        if not self.entries:
-            return f"{self.database}: nothing applied by nbmigrate yet"
-        return f"{self.database}: the last {len(self.entries)} step(s), newest first"
+
+class NamedConnection(NamedTuple):
+    """One named connection, its password masked."""
+
+    name: str
+    dialect: str
+    url: str
+    default: bool
+    source: str
 
 
 @dataclass(repr=False)
 class ConnectionList(Result):
     """The session's named connections, passwords masked."""
 
-    entries: list[tuple[str, str, str, bool, str]]
+    entries: list[NamedConnection]
 
-    columns = ("name", "dialect", "url", "default", "source")
-    marked_column = "default"
+    columns = NamedConnection._fields
 
     def rows(self) -> list[tuple]:
         return list(self.entries)
-
-    def title(self) -> str:
-        return f"{len(self.entries)} connection(s)" if self.entries else "no connections yet"

@@ -1,4 +1,4 @@
-"""A hand-written revision from a %%migrate cell: its upgrade() and downgrade()."""
+"""A hand-written revision from a notebook cell: its upgrade() and downgrade()."""
 
 from __future__ import annotations
 

@@ -16,22 +16,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Connection
 
-from .connections import Database, has_transactional_ddl
+from .connections import Database, VersionTable
 from .project import Project
-from .results import clip
-
-
-def current_heads(connection: Connection, version: tuple[str, str | None] | None = None
-                  ) -> tuple[str, ...]:
-    """The revisions recorded in the version table (``version``: its name and schema;
-    default Alembic's ``alembic_version``)."""
-    table, schema = version or ("alembic_version", None)
-    context = MigrationContext.configure(
-        connection, opts={"version_table": table, "version_table_schema": schema})
-    heads = context.get_current_heads()
-    if connection.in_transaction():
-        connection.rollback()  # leave no transaction open: Alembic must start its own
-    return tuple(heads)
+from .text import clip
 
 
 def run_env(
@@ -49,17 +36,17 @@ def run_env(
         script.run_env()
 
 
-def version_table(config: Config, script: ScriptDirectory) -> tuple[str, str | None]:
-    """The version table (and schema) the project's env.py configures: env.py runs with
-    nothing to migrate, as for ``alembic current``."""
-    found: list[tuple[str, str | None]] = []
+def configured_version_table(config: Config, script: ScriptDirectory) -> VersionTable:
+    """The version table the project's env.py configures: env.py runs with nothing to
+    migrate, as for ``alembic current``."""
+    found: list[VersionTable] = []
 
     def look(_heads: Any, context: MigrationContext) -> list:
-        found.append((context.version_table, context.version_table_schema))
+        found.append(VersionTable(context.version_table, context.version_table_schema))
         return []
 
     run_env(config, script, look, guard_logging=True)
-    return found[0] if found else ("alembic_version", None)
+    return found[0] if found else VersionTable()
 
 
 @contextmanager
@@ -146,8 +133,7 @@ class Environment:
         options: dict[str, Any] = {"transaction_per_migration": True}
         if database is not None:
             attributes["url"] = database.masked_url
-            if database.dialect == "sqlite" and has_transactional_ddl(database.engine):
-                options["transactional_ddl"] = True
+            options.update(database.backend.environment_options(database.engine))
             if database.source != f"alembic.ini [{section}]":
                 # for an env.py that reads only sqlalchemy.url: point it at this database
                 full = database.url.render_as_string(hide_password=False)

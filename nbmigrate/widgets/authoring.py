@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 import ipywidgets as w
 
-from ..display.tables import html_block, html_table
+from ..display.dashboard import operations_html
+from ..display.tables import html_block
 from ..engine.errors import NbMigrateError
 from ..engine.results import Diff
-
-DANGER = "color:#c62828;font-weight:bold;margin:4px 0"
-
-
-def operations_html(diff: Diff) -> str:
-    """The operations as a table; destructive ones marked and listed in red."""
-    rows = diff.rows()
-    lossy = [i for i, op in enumerate(diff.operations) if op.destructive]
-    parts = []
-    if lossy:
-        names = ", ".join(f"{o.op} {'.'.join(filter(None, (o.table, o.name)))}"
-                          for o in diff.operations if o.destructive)
-        parts.append(f"<div class=nbm-danger style='{DANGER}'>&#9888; destructive: "
-                     f"{html.escape(names)}</div>")
-    parts.append(html_table(diff.columns, rows, title=diff.title(), note=diff.note(),
-                            marked=lossy))
-    return "".join(parts)
 
 
 class NewRevisionPanel(w.VBox):

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import html
 from typing import Any
 
 import ipywidgets as w
 
+from ..display.dashboard import header_error_html, header_html
 from ..engine.errors import NbMigrateError
 from .authoring import NewRevisionPanel
-from .history import HistoryView, header_html
+from .history import HistoryView
 from .status import StatusLine, Worker
 from .upgrade import UpgradePanel
 
@@ -100,8 +100,7 @@ class Dashboard(w.VBox):
             self.header.value = header_html(session.current(db=db))
         except NbMigrateError as exc:
             errors.append(exc)
-            self.header.value = ("<div class=nbm-header style='color:#c62828'>"
-                                 f"{html.escape(str(exc))}</div>")
+            self.header.value = header_error_html(str(exc))
         try:
             history, tags = session.history(db=db), session.tags(db=db)
             self.history.show(history, tags)

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as w
 
+from ..display.dashboard import status_html
 from ..engine.errors import NbMigrateError
-
-COLORS = {"ready": "#555", "busy": "#1565c0", "ok": "#2e7d32", "error": "#c62828"}
-PREFIX = {"ready": "", "busy": "working: ", "ok": "", "error": "error: "}
 
 
 def one_line(exc: BaseException) -> str:
@@ -34,9 +31,7 @@ class StatusLine(w.HTML):
     def show(self, kind: str, text: str) -> None:
         """Show ``text`` as ``kind`` (ready, busy, ok, error)."""
         self.kind, self.text = kind, text
-        self.value = (f"<div class=nbm-status data-kind={kind} style='color:{COLORS[kind]};"
-                      "white-space:normal;overflow-wrap:anywhere'>"
-                      f"{html.escape(PREFIX[kind] + text)}</div>")
+        self.value = status_html(kind, text)
 
 
 class Worker:

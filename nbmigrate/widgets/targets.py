@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ..engine.results import History, TagList, short
+from ..engine.results import History, TagList
+from ..engine.text import short
 
 UPGRADE = [("head: the newest revision", "head"), ("heads: every branch's newest", "heads"),
            ("+1: one revision up", "+1"), ("+2: two revisions up", "+2")]

@@ -2,31 +2,15 @@
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 import ipywidgets as w
 
+from ..display.dashboard import plan_html
 from ..engine.errors import DestructiveChange, NbMigrateError
-from ..engine.results import History, TagList, short
+from ..engine.results import History, TagList
+from ..engine.text import short
 from .targets import target_options
-
-DANGER = "color:#c62828;font-weight:bold;margin:4px 0"
-WARNING = "color:#8d6e00;margin:4px 0"
-
-
-def plan_html(plan: Any) -> str:
-    """The plan, with what it would lose in red and the lint warnings above it."""
-    parts = []
-    if plan.destructive:
-        lost = plan.loss()
-        parts.append(f"<div class=nbm-danger style='{DANGER}'>&#9888; would lose data: "
-                     f"{html.escape(lost)}</div>")
-    for warning in plan.warnings:
-        parts.append(f"<div class=nbm-warning style='{WARNING}'>&#9888; "
-                     f"{html.escape(warning)}</div>")
-    parts.append(plan._repr_html_())
-    return "".join(parts)
 
 
 class UpgradePanel(w.VBox):
@@ -131,21 +115,18 @@ class UpgradePanel(w.VBox):
         self.progress.bar_style = ""
         self.step.value = f"{action} {target}: starting"
         self.progress_row.layout.display = ""
-        previous = session.on_progress
-        session.on_progress = self.advance
         try:
-            result = getattr(session, action)(target, yes=confirmed, db=db)
+            result = getattr(session, action)(target, yes=confirmed, db=db,
+                                              on_progress=self.advance)
         except DestructiveChange as exc:
             self.confirm.layout.display = ""
             self.step.value = "refused: nothing changed"
-            what = str(exc).split(" See the plan:")[0]  # the rest is advice for the magics
-            raise DestructiveChange(f"{what} 'Apply, losing data' goes ahead") from None
+            raise NbMigrateError(f"{exc.action} refused, it would lose data: {exc.loss}. "
+                                 "Nothing changed. 'Apply, losing data' goes ahead") from None
         except BaseException:
             self.progress.bar_style = "danger"
             self.owner.refresh_quietly()  # show where the database stopped
             raise
-        finally:
-            session.on_progress = previous
         self.progress.bar_style = "success"
         self.progress.value = self.progress.max
         self.step.value = f"{action} {target}: done"
@@ -156,7 +137,7 @@ class UpgradePanel(w.VBox):
         return result.title()
 
     def advance(self, step: Any, done: int, total: int) -> None:
-        """Alembic applied one more revision (``Session.on_progress``)."""
+        """Alembic applied one more revision (the ``on_progress`` hook of upgrade/downgrade)."""
         self.progress.max = max(total, 1)
         self.progress.value = done
         self.step.value = f"{done}/{total}: {step.direction} {short(step.revision)} {step.message}"

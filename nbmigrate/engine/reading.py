@@ -1,0 +1,176 @@
+"""Reading: where databases stand, the revisions, their graph, the log, and lint."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from alembic.runtime.migration import RevisionStep
+from sqlalchemy.exc import SQLAlchemyError
+
+from . import applying, audit, autogen
+from .connections import short_error
+from .errors import NbMigrateError
+from .graph import RevisionGraph, build_graph
+from .plans import LintReport, build_plan
+from .results import (
+    AuditLog,
+    Branches,
+    BranchPoint,
+    CurrentState,
+    DatabaseStatus,
+    Heads,
+    History,
+    RevisionDetails,
+    RevisionInfo,
+    Status,
+)
+from .tags import load_tags
+from .targets import check_target, parse_range
+from .text import heads_text
+from .workspace import Workspace
+
+
+def history(ws: Workspace, rev_range: str | None = None, *, verbose: bool = False,
+            db: str | None = None) -> History:
+    """Revisions newest first, marking which the database has applied."""
+    project = ws.project
+    script = project.script
+    read, note = ws.read_if_reachable(
+        db, lambda database, conn: (database.heads(conn), audit.applied_at(conn)))
+    current, applied_at = read or (None, {})  # one connection for both
+    base = head = None
+    if rev_range:
+        base, head = parse_range(rev_range, "history", load_tags(script))
+        if "current" in (base, head) and current is None:
+            raise NbMigrateError("'current' in a range needs a connected database")
+    pairs = [(base, head)]
+    if current and "current" in (base, head):  # one walk per current head, as alembic does
+        pairs = [(h if base == "current" else base, h if head == "current" else head)
+                 for h in current]
+    elif "current" in (base, head):
+        pairs = [(None if base == "current" else base, "base" if head == "current" else head)]
+    seen: dict[str, RevisionInfo] = {}
+    for low, high in pairs:
+        for sc in script.walk_revisions(base=low or "base", head=high or "heads"):
+            seen.setdefault(sc.revision, project.info(sc.revision))
+    applied = None if current is None else project.applied(current)
+    return History(list(seen.values()), ws.databases.default_name if db is None else db,
+                   current or (), applied, verbose, unreachable=note, applied_at=applied_at)
+
+
+def current(ws: Workspace, *, db: str | None = None) -> CurrentState:
+    """Which revision(s) the database is at, and what is pending."""
+    project = ws.project
+    script = project.script
+    database = ws.database(db)
+    with ws.connect(database) as conn:
+        heads = database.heads(conn)
+    known = [h for h in heads if _known(project, h)]
+    unknown = tuple(h for h in heads if h not in known)
+    return CurrentState(
+        database.name, database.masked_url, tuple(project.info(h) for h in known),
+        tuple(script.get_heads()), project.pending(tuple(known)), unknown,
+    )
+
+
+def heads(ws: Workspace, *, db: str | None = None) -> Heads:
+    """The heads of the revision graph (and which one the database is at)."""
+    project = ws.project
+    script = project.script
+    at, _ = ws.heads_if_reachable(db)
+    return Heads([project.info(h) for h in script.get_heads()], at)
+
+
+def branches(ws: Workspace) -> Branches:
+    """Branch points and the revisions that branch from them."""
+    script = ws.project.script
+    return Branches([
+        BranchPoint(RevisionInfo.from_script(sc),
+                    [RevisionInfo.from_script(script.get_revision(n)) for n in sorted(sc.nextrev)])
+        for sc in script.walk_revisions() if sc.is_branch_point
+    ])
+
+
+def show(ws: Workspace, revision: str, *, db: str | None = None) -> RevisionDetails:
+    """One revision (or ``heads``, ``current``, a branch label...) in full."""
+    project = ws.project
+    script = project.script
+    check_target(revision, "show")
+    ids: Iterable[str] = [ws.resolve(revision, script)]
+    if revision == "current":
+        at, note = ws.heads_if_reachable(db)
+        if at is None:
+            raise NbMigrateError(f"'current' needs a reachable database: {note}")
+        ids = at
+    found = [sc for rev in ids for sc in script.get_revisions(rev) if sc is not None]
+    if not found:
+        raise NbMigrateError(f"no revision {revision!r} in {project.location}")
+    return RevisionDetails([RevisionInfo.from_script(sc) for sc in found])
+
+
+def graph(ws: Workspace, *, db: str | None = None) -> RevisionGraph:
+    """The revision graph: branches, merges, the database's current revision, tags."""
+    script = ws.project.script
+    at, note = ws.heads_if_reachable(db)
+    return build_graph(script, current=at, tags=load_tags(script), note=note)
+
+
+def status(ws: Workspace, *, metadata: str | None = None) -> Status:
+    """Every named connection: reachable, current revision, pending, drift from the model."""
+    ws.discover()
+    project = ws.project
+    script = project.script
+    script_heads = heads_text(script.get_heads())
+    try:
+        model, label = ws.model(metadata)
+    except NbMigrateError:
+        model, label = None, ""
+    rows = []
+    for db in ws.databases:
+        try:
+            ws.learn_version(db)
+            with db.engine.connect() as conn:
+                at = db.heads(conn)
+                drift = None if model is None else len(autogen.compare(conn, model)[0])
+        except SQLAlchemyError as exc:  # a row that says why, never a traceback
+            rows.append(DatabaseStatus(db.name, db.dialect, db.masked_url, False, None,
+                                       script_heads, None, None, short_error(exc, db.url)))
+            continue
+        pending = len(project.pending(tuple(h for h in at if _known(project, h))))
+        note = f"model {label}" if model is not None else "no model to compare"
+        rows.append(DatabaseStatus(db.name, db.dialect, db.masked_url, True, heads_text(at),
+                                   script_heads, pending, drift, note))
+    return Status(rows)
+
+
+def log(ws: Workspace, *, db: str | None = None, limit: int | None = 200) -> AuditLog:
+    """What nbmigrate applied to the database, newest first (the audit log)."""
+    database = ws.database(db)
+    with database.connect() as conn:
+        rows = audit.read_log(conn, limit)
+    return AuditLog(database.name, rows)
+
+
+def lint(ws: Workspace, rev_range: str | None = None, *, db: str | None = None) -> LintReport:
+    """Warnings for operations that lock or rewrite big tables on the database's dialect:
+    the revisions not yet applied, or ``rev_range`` (START:END)."""
+    database = ws.database(db)
+    if rev_range is None:
+        return LintReport(applying.plan(ws, "upgrade", "heads", db=db), database.dialect)
+    script = ws.project.script
+    low, high = parse_range(rev_range, "lint", load_tags(script))
+    revisions = list(script.walk_revisions(base=low or "base", head=high or "heads"))
+    steps = [RevisionStep(script.revision_map, sc, True) for sc in reversed(revisions)]
+    with database.connect() as conn:
+        try:
+            plan = build_plan("upgrade", database.name, rev_range, (), steps, conn,
+                              with_sql=False, linting=True)
+        finally:
+            conn.rollback()
+    return LintReport(plan, database.dialect)
+
+
+def _known(project: Any, revision: str) -> bool:
+    """Whether a revision in a version table is one of the project's scripts."""
+    return revision in project.revisions()
