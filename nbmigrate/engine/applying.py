@@ -1,16 +1,22 @@
-"""Moving a database along the revision graph: upgrade, downgrade, stamp.
+"""Moving a database along the revision graph: upgrade, downgrade, stamp, and plans.
 
-Under the migration lock, a real move first plans (and refuses a plan that
-would lose data, unless confirmed), then runs the project's env.py with one
-transaction per revision, logging each step and, on failure, saying where it
-stopped and what the failed revision left behind.
+Every statement a run sends passes the guard (``guard.py``). Where DDL is
+transactional (PostgreSQL, SQLite) an upgrade runs once, in one transaction with
+a savepoint per revision: the guard measures each statement that can lose data
+just before it runs, and a loss nobody confirmed rolls the whole run back. A dry
+run there is a rehearsal: the same run, always rolled back. Where DDL commits as
+it goes (MySQL/MariaDB, or revisions that commit or need autocommit), the plan is
+read first with only reads sent, a loss in it refuses before anything runs, and
+during the real run the guard stops right before any loss the plan did not see.
 """
 
 from __future__ import annotations
 
 import io
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import nullcontext
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -19,19 +25,37 @@ from alembic.script.revision import RevisionError
 from alembic.util import CommandError
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import audit
+from . import audit, plans
 from .connections import Database, short_error
 from .errors import DestructiveChange, NbMigrateError
+from .guard import Guard, Refused
 from .locks import migration_lock
-from .plans import Plan, build_plan
+from .plans import Plan
 from .results import ApplyResult, SqlScript, Step
-from .runner import failed_statement, kept_statements, run_env, statements_run
+from .runner import failed_statement, kept_statements, run_env
 from .savepoints import Savepoints
 from .targets import check_exists, check_target, parse_range
 from .text import heads_text
 from .workspace import Workspace
 
 Progress = Callable[[Step, int, int], None]  # (the step just done, steps done, steps planned)
+REHEARSAL_LOCK_TIMEOUT = 2.0  # seconds a rehearsal's statement may wait behind live traffic
+
+
+@dataclass
+class Run:
+    """One move of one database: what every part of it needs, read once."""
+
+    ws: Workspace
+    script: ScriptDirectory
+    foreign: bool  # the project's own env.py, not nbmigrate's
+    action: str
+    target: str  # as the user wrote it
+    database: Database
+    steps: Callable[..., list]  # Alembic's steps from a database's heads
+    env_kw: dict[str, Any]
+    done: list[Step] = field(default_factory=list)
+    planned: list[Any] = field(default_factory=list)
 
 
 def move(ws: Workspace, action: str, target: Any, *, sql: bool, db: str | None,
@@ -72,26 +96,20 @@ def move(ws: Workspace, action: str, target: Any, *, sql: bool, db: str | None,
         start = heads[0] if heads else None
     if not sql:
         check_exists(script, target, action)
-    steps = _steps(script, action, target, display_target)
     env_kw = {"as_sql": sql, "starting_rev": start, "destination_rev": target}
     if action == "stamp":
         env_kw["purge"] = purge
+    run = Run(ws, script, foreign, action, display_target, database,
+              _steps(script, action, target, display_target), env_kw)
     if sql:
         buffer = io.StringIO()
         with ws.environment(database, output_buffer=buffer) as config:
-            run_env(config, script, steps, guard_logging=foreign, **env_kw)
+            run_env(config, script, run.steps, guard_logging=foreign, **env_kw)
         return SqlScript(action, database.dialect, buffer.getvalue().strip())
     if dry_run:
-        with ws.connect(database) as conn:
-            current = database.heads(conn)
-            try:
-                return build_plan(action, database.name, display_target, current,
-                                  steps(current), conn)
-            finally:
-                conn.rollback()  # whatever a script did through op.get_bind()
-    guard = action != "stamp" and ws.options.confirm_destructive and not yes
-    return _apply(ws, script, foreign, action, display_target, database, steps, env_kw,
-                  guard=guard, on_progress=on_progress)
+        return _rehearse(run)
+    guarded = action != "stamp" and ws.options.confirm_destructive and not yes
+    return _apply(run, guarded=guarded, on_progress=on_progress)
 
 
 def plan(ws: Workspace, action: str, target: str, *, db: str | None = None) -> Plan:
@@ -125,98 +143,203 @@ def _steps(script: ScriptDirectory, action: str, target: Any, shown: str
     return steps
 
 
-def _apply(ws: Workspace, script: ScriptDirectory, foreign: bool, action: str, target: str,
-           database: Database, steps: Callable[..., list], env_kw: dict[str, Any], *,
-           guard: bool, on_progress: Progress | None) -> ApplyResult:
+def _revision(step: Any) -> str:
+    revision = getattr(step, "revision", None)
+    return revision.revision if revision is not None else ""
+
+
+def _stepper(run: Run, guard: Guard | None, *, after: Callable[[Any, float], None] | None = None
+             ) -> Callable[[Any, Any], Iterator[Any]]:
+    """The env.py ``fn``: hands Alembic one step at a time, so that each statement is
+    known to be that step's, and each step is known to be done when the next is asked
+    for (whichever env.py runs)."""
+
+    def fn(heads: Any, context: Any) -> Iterator[Any]:
+        chosen = run.steps(heads, context)
+        run.planned.extend(chosen)
+        for step in chosen:
+            if guard is not None:
+                guard.start(_revision(step))
+            clock = time.perf_counter()
+            yield step
+            if after is not None:
+                after(step, time.perf_counter() - clock)
+        if guard is not None:
+            guard.finish()
+
+    return fn
+
+
+def _one_transaction(run: Run, chosen: list) -> bool:
+    """Whether the run can be one transaction, rolled back as a whole."""
+    return bool(chosen) and Savepoints.suit(run.database, chosen)
+
+
+def _rehearse(run: Run) -> Plan:
+    """The plan: where DDL is transactional, the run itself in a transaction that is always
+    rolled back; elsewhere a reading that sends only reads."""
+    database = run.database
+    stopped: dict[str, str] = {}
+    with run.ws.connect(database) as conn:
+        current = database.heads(conn)
+        chosen = run.steps(current)
+        live = _one_transaction(run, chosen)
+        guard = Guard(database, confirmed=True, send=live, rehearsal=live)
+        if live:
+            if conn.in_transaction():
+                conn.commit()
+            conn.begin()
+            database.backend.rehearse(conn, REHEARSAL_LOCK_TIMEOUT)
+        try:
+            with run.ws.environment(database, connection=conn) as config, guard.watching():
+                run_env(config, run.script, _stepper(run, guard), guard_logging=run.foreign,
+                        **run.env_kw)
+        except Refused:
+            stopped[guard.revision] = ("the project's env.py commits each revision, which a "
+                                       "rehearsal never does")
+        except Exception as exc:  # noqa: BLE001 - what the real run would hit, shown in the plan
+            stopped[guard.revision or _revision(chosen[0])] = _why(exc, guard, database, live)
+        finally:
+            conn.rollback()
+            guard.forget_copies()
+    return plans.from_statements(run.action, database, run.target, current, chosen, guard,
+                                 stopped)
+
+
+def _why(exc: BaseException, guard: Guard, database: Database, live: bool) -> str:
+    """Why a rehearsal or a reading stopped, naming the statement."""
+    statements = guard.statements(guard.revision)
+    failed = getattr(exc, "statement", None)  # a database error names its statement
+    named = [s for s in statements if failed and s.sql == failed] or statements
+    number = named[-1].number if named else 0
+    reason = short_error(exc, database.url) if isinstance(exc, SQLAlchemyError) else (
+        f"{type(exc).__name__}: {exc}".splitlines()[0])
+    if live:
+        return f"statement {number} would fail: {reason}" if number else f"it raised {reason}"
+    return (f"the script raised {reason} after statement {number}, which was only recorded"
+            if number else f"the script raised {reason}")
+
+
+def _apply(run: Run, *, guarded: bool, on_progress: Progress | None) -> ApplyResult:
     """Run the steps under the migration lock, guarded, logged and timed."""
-    done: list[Step] = []
-    planned: list[Any] = []
-    clock = [time.perf_counter()]
+    ws, database = run.ws, run.database
+    started = time.perf_counter()
 
-    def plan(rev: Any, context: Any) -> list:
-        chosen = steps(rev, context)
-        planned.extend(chosen)
-        clock[0] = time.perf_counter()
-        return chosen
-
-    def applied(ctx: Any, step: Any, heads: Any, run_args: Any) -> None:
-        now = time.perf_counter()
-        rev = step.up_revision
-        direction = "stamp" if step.is_stamp else ("up" if step.is_upgrade else "down")
-        seconds = now - clock[0]
-        done.append(Step(step.up_revision_id or "", rev.doc if rev else "", direction,
-                         seconds, audit.utcnow() - timedelta(seconds=seconds),
-                         ",".join(step.source_revision_ids),
-                         ",".join(step.destination_revision_ids)))
-        clock[0] = now
-        ran.clear()  # statements of the step in progress only
+    def step_done(step: Any, seconds: float) -> None:
+        info = step.info
+        run.done.append(Step(
+            info.up_revision_id or "", info.up_revision.doc if info.up_revision else "",
+            "stamp" if info.is_stamp else ("up" if info.is_upgrade else "down"), seconds,
+            audit.utcnow() - timedelta(seconds=seconds), ",".join(info.source_revision_ids),
+            ",".join(info.destination_revision_ids)))
         if savepoints is not None:
             savepoints.next()
         if on_progress is not None:
-            on_progress(done[-1], len(done), len(planned))
+            on_progress(run.done[-1], len(run.done), len(run.planned))
 
-    started = time.perf_counter()
     options = ws.options
     with ws.connect(database) as conn, migration_lock(
         conn, database.backend, timeout=options.lock_timeout, on_wait=options.on_wait
-    ) as waited, statements_run(conn, database.version_table) as ran:
+    ) as waited:
         audit.ensure_log(conn)
         before = database.heads(conn)  # read under the lock: what others did is counted
-        chosen = steps(before) if action != "stamp" else []  # a stamp runs no script
-        if guard:
-            _refuse_data_loss(action, target, database, conn, chosen)
-        ran.clear()  # the lock's, the log's and the guard's own queries
-        savepoints = (Savepoints(conn, database) if chosen and not foreign
-                      and Savepoints.suit(database, chosen) else None)
+        chosen = run.steps(before) if run.action != "stamp" else []  # a stamp runs no script
+        one = _one_transaction(run, chosen)
+        if guarded and chosen and not one:
+            _read_first(run, conn, before)
+        guard = Guard(database, measure=guarded, confirmed=not guarded, stop=not one) \
+            if run.action != "stamp" else None
+        savepoints = Savepoints(conn, database) if one else None
         try:
-            with ws.environment(database, connection=conn, on_version_apply=applied
-                                ) as config:
-                run_env(config, script, plan, guard_logging=foreign, **env_kw)
+            with ws.environment(database, connection=conn) as config, \
+                    guard.watching() if guard is not None else nullcontext():
+                run_env(config, run.script, _stepper(run, guard, after=step_done),
+                        guard_logging=run.foreign, **run.env_kw)
             if savepoints is not None:
                 savepoints.finish()
             conn.commit()
+        except Refused as refused:
+            if savepoints is not None:
+                savepoints.abandon()
+            if conn.in_transaction():
+                conn.rollback()
+            if guard is not None and not guard.commits:
+                run.done.clear()  # nothing was committed: all of it rolled back
+            error = _refused(run, refused, database)
+            audit.write_log(conn, audit.log_rows(run.action, run.done, error=None)
+                            if run.done else [])
+            raise error from None
         except Exception as exc:  # noqa: BLE001 - a migration can raise anything
             if savepoints is not None:
                 savepoints.keep_done()
             if conn.in_transaction():
                 conn.rollback()
-            error = _stopped(action, database, planned, done, exc, list(ran))
-            failed = planned[len(done)] if len(planned) > len(done) else None
+            error = _stopped(run, exc, guard)
+            failed = run.planned[len(run.done)] if len(run.planned) > len(run.done) else None
             if failed is not None and hasattr(failed, "revision"):
-                done.append(Step(failed.revision.revision, failed.revision.doc,
-                                 "up" if failed.is_upgrade else "down",
-                                 time.perf_counter() - clock[0], audit.utcnow()))
-            audit.write_log(conn, audit.log_rows(action, done, error=str(error)))
+                run.done.append(Step(failed.revision.revision, failed.revision.doc,
+                                     "up" if failed.is_upgrade else "down", None,
+                                     audit.utcnow()))
+            audit.write_log(conn, audit.log_rows(run.action, run.done, error=str(error)))
             raise error from None
         after = database.heads(conn)
-        audit.write_log(conn, audit.log_rows(action, done))
-    if not done and planned and all(hasattr(s, "revision") for s in planned):
-        done = [Step(s.revision.revision, s.revision.doc, "up" if s.is_upgrade else "down")
-                for s in planned]  # an env.py of the project's own, without our hook
-    return ApplyResult(action, database.name, target, before, after, done,
+        audit.write_log(conn, audit.log_rows(run.action, run.done))
+    return ApplyResult(run.action, database.name, run.target, before, after, run.done,
                        time.perf_counter() - started, waited)
 
 
-def _refuse_data_loss(action: str, target: str, database: Database, conn: Any,
-                      chosen: list) -> None:
+def _read_first(run: Run, conn: Any, heads: tuple[str, ...]) -> None:
+    """Where a run cannot be rolled back as a whole: read the plan first, sending only
+    reads, and refuse before anything runs if it would lose data."""
+    guard = Guard(run.database, confirmed=True, send=False)
+    reading = Run(run.ws, run.script, run.foreign, run.action, run.target, run.database,
+                  run.steps, run.env_kw)
     try:
-        plan = build_plan(action, database.name, target, (), chosen, conn, with_sql=False)
+        with run.ws.environment(run.database, connection=conn) as config, guard.watching():
+            run_env(config, run.script, _stepper(reading, guard), guard_logging=run.foreign,
+                    **run.env_kw)
+    except Exception:  # noqa: BLE001 - a script that needs what it wrote: the real run's guard
+        pass  # stops before any loss this reading could not see
     finally:
-        conn.rollback()
-    if plan.destructive:  # a script that cannot be read is left to fail when it runs
-        raise DestructiveChange(action, target, plan.loss())
+        if conn.in_transaction():
+            conn.rollback()
+    if guard.losses:
+        raise DestructiveChange(run.action, run.target, _losses(guard.losses))
 
 
-def _stopped(action: str, database: Database, planned: list, done: list[Step],
-             exc: BaseException, ran: list[str]) -> NbMigrateError:
+def _losses(losses: list) -> str:
+    return "; ".join(f"{loss.revision}: {loss}" if loss.revision else str(loss)
+                     for loss in losses)
+
+
+def _refused(run: Run, refused: Refused, database: Database) -> NbMigrateError:
+    """The guard refused: everything rolled back, or (where what ran before is kept)
+    stopped right before the statement that would lose data."""
+    if refused.before is None and not run.done:
+        return DestructiveChange(run.action, run.target, _losses(refused.losses))
+    seen = refused.before
+    where = f" at revision {seen.revision}, before statement {seen.number}" if seen else ""
+    try:
+        with database.connect() as conn:
+            now = heads_text(database.heads(conn))
+    except NbMigrateError:
+        now = "unknown (cannot reconnect)"
+    return DestructiveChange(
+        run.action, run.target,
+        f"{_losses(refused.losses)}; stopped{where}; {len(run.done)} revision(s) applied "
+        f"before it were kept; {database.name} is now at {now}")
+
+
+def _stopped(run: Run, exc: BaseException, guard: Guard | None) -> NbMigrateError:
     if isinstance(exc, NbMigrateError):
         return exc
     if isinstance(exc, (CommandError, RevisionError)):
         return NbMigrateError(str(exc))
+    database = run.database
     reason = short_error(exc, database.url) if isinstance(exc, SQLAlchemyError) else (
         f"{type(exc).__name__}: {exc}"
     )
-    failed = planned[len(done)] if len(planned) > len(done) else None
+    failed = run.planned[len(run.done)] if len(run.planned) > len(run.done) else None
     where = ""
     if failed is not None and hasattr(failed, "revision"):
         where = f" at revision {failed.revision.revision} ({failed.revision.doc!r})"
@@ -225,9 +348,10 @@ def _stopped(action: str, database: Database, planned: list, done: list[Step],
             now = heads_text(database.heads(conn))
     except NbMigrateError:
         now = "unknown (cannot reconnect)"
+    ran = [s.sql for s in guard.statements(_revision(failed))] if guard and failed else []
     transactional = database.backend.transactional_ddl(database.engine)
     return NbMigrateError(
-        f"{action} of {database.name} stopped{where}{failed_statement(exc, ran)}: {reason}; "
-        f"{len(done)} revision(s) applied before it{kept_statements(exc, ran, transactional)}; "
-        f"{database.name} is now at {now}"
+        f"{run.action} of {database.name} stopped{where}{failed_statement(exc, ran)}: "
+        f"{reason}; {len(run.done)} revision(s) applied before it"
+        f"{kept_statements(exc, ran, transactional)}; {database.name} is now at {now}"
     )

@@ -2,28 +2,22 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from alembic.operations import ops
-from sqlalchemy.engine import Connection
-from sqlalchemy.exc import SQLAlchemyError
-
 from .backends import backend_for
-from .connections import short_error
-from .impact import Impact, LiveSchema, assess
-from .lint import lint
+from .connections import Database
+from .guard import Guard
+from .lint import changes_existing, lint
 from .recorder import Recorder, render_sql
 from .results import Result
+from .statements import Effect, classify
 from .text import clip
-
-LOSSY = (ops.DropTableOp, ops.DropColumnOp)  # lose data unless proven empty
 
 
 @dataclass
 class PlannedOperation:
-    """One operation of a revision script, with its data impact and lint warning."""
+    """One thing a revision's statement does, what it does to the data there, a warning."""
 
     revision: str
     kind: str
@@ -33,7 +27,8 @@ class PlannedOperation:
     count: int | None
     impact: str
     warning: str
-    sql: str = ""
+    sql: str = ""  # the statement (on the first of its operations only)
+    statement: int = 0  # its place among the revision's statements
 
     @property
     def target(self) -> str:
@@ -49,18 +44,16 @@ class PlanStep:
     direction: str
     operations: list[PlannedOperation]
     warning: str = ""
-    reason: str = ""  # the error that stopped reading the script's operations
+    reason: str = ""  # why the run stopped in this revision: what comes after is unknown
 
     @property
     def note(self) -> str:
-        if not self.reason:
-            return ""
-        return (f"operations after the first {len(self.operations)} unknown: reading the script "
-                f"without running it raised {self.reason}")
+        return f"stopped here, the rest is unknown: {self.reason}" if self.reason else ""
 
     @property
     def sql(self) -> str:
-        return "\n".join(o.sql for o in self.operations if o.sql)
+        return "\n".join(o.sql if o.sql.endswith(";") else o.sql + ";"
+                         for o in self.operations if o.sql)
 
 
 @dataclass(repr=False)
@@ -114,71 +107,85 @@ class Plan(Result):
         return "; ".join(f"{o.kind} {o.target} ({o.impact})" for o in self.destructive)
 
 
-def kind_of(operation: Any) -> str:
-    """Alembic's name for an operation: DropColumnOp -> drop_column."""
-    name = type(operation).__name__.removesuffix("Op")
-    return "execute" if name == "ExecuteSQL" else re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+def step_of(step: Any) -> tuple[str, str, str]:
+    """(revision, message, direction) of an Alembic migration step."""
+    revision = step.revision
+    return revision.revision, revision.doc or "", "up" if step.is_upgrade else "down"
 
 
-def name_of(operation: Any) -> str:
-    """The column, index or constraint an operation is about."""
-    if isinstance(operation, ops.AddColumnOp):
-        return operation.column.name
-    if isinstance(operation, ops.RenameTableOp):
-        return f"-> {operation.new_table_name}"
-    if isinstance(operation, ops.ExecuteSQLOp):
-        return clip(str(operation.sqltext), 50)
-    for attr in ("column_name", "index_name", "constraint_name"):
-        value = getattr(operation, attr, None)
-        if value:
-            return str(value)
-    return ""
-
-
-def build_plan(action: str, database: str, target: str, current: tuple[str, ...],
-               steps: list[Any], connection: Connection, *, with_sql: bool = True,
-               linting: bool = False) -> Plan:
-    """The plan for alembic migration ``steps`` from ``current``, read on ``connection``.
-
-    ``linting`` skips the data counts and treats every table the steps do not
-    create as existing. Leaves the connection's transaction open for the caller to
-    roll back (a script may have read or written through ``op.get_bind()``).
-    """
-    plan = Plan(action, database, target, current)
-    live = LiveSchema(connection)
-    dialect = connection.dialect
-    backend = backend_for(dialect)
-    recorder = Recorder(connection)
+def from_statements(action: str, database: Database, target: str, current: tuple[str, ...],
+                    steps: list[Any], guard: Guard, stopped: dict[str, str] | None = None
+                    ) -> Plan:
+    """The plan of a run the guard watched (a rehearsal, or a reading that sent only
+    reads): each revision's statements, what they do to the rows there, and warnings.
+    ``stopped`` maps a revision to why the run stopped in it."""
+    plan = Plan(action, database.name, target, current)
+    backend = database.backend
+    created: set[tuple] = set()
+    stopped = stopped or {}
     for step in steps:
-        revision = getattr(step, "revision", None)
-        if revision is None:
-            continue  # a stamp step runs no script
-        recorded, note = recorder.record(step.migration_fn)
-        texts = render_sql(recorded, dialect) if with_sql else [""] * len(recorded)
-        planned = []
-        for operation, sql in zip(recorded, texts, strict=True):
-            schema = getattr(operation, "schema", None)
-            table = getattr(operation, "table_name", None) or ""
-            impact = Impact() if linting else _assess(operation, live)
-            existing = ((lambda: (schema, table) not in live.new) if linting  # noqa: B023
-                        else (lambda: bool(table) and live.holds_data(schema, table)))  # noqa: B023
-            warning = lint(operation, backend, existing)
-            planned.append(PlannedOperation(
-                revision.revision, kind_of(operation), table, name_of(operation),
-                impact.destructive, impact.count, impact.text, warning, sql))
-            live.after(operation)
-        plan.steps.append(PlanStep(
-            revision.revision, revision.doc or "", "up" if step.is_upgrade else "down",
-            planned, backend.revision_warning(recorded), note))
+        revision, message, direction = step_of(step)
+        planned, effects = [], []
+        for seen in guard.statements(revision):
+            found = guard.effects(seen)
+            first = True
+            for effect, impact in zip(found, seen.impacts, strict=True):
+                if effect.kind == "read":
+                    continue
+                existing = (effect.schema, effect.table) not in created
+                planned.append(PlannedOperation(
+                    revision, effect.kind, effect.table, _name(effect), impact.destructive,
+                    impact.count, impact.text, lint(effect, backend, existing),
+                    seen.sql.strip() if first else "", seen.number))
+                first = False
+                effects.append(effect)
+                if effect.kind == "create_table":
+                    created.add((effect.schema, effect.table))
+        plan.steps.append(PlanStep(revision, message, direction, planned,
+                                   backend.revision_warning(changes_existing(effects, created)),
+                                   stopped.get(revision, "")))
     return plan
 
 
-def _assess(operation: Any, live: LiveSchema) -> Impact:
-    try:
-        return assess(operation, live)
-    except SQLAlchemyError as exc:
-        live.connection.rollback()  # PostgreSQL refuses more queries in a failed transaction
-        return Impact(isinstance(operation, LOSSY), None, f"not counted: {short_error(exc)}")
+def _name(e: Effect) -> str:
+    """What a row names beside the table: a column, an index, a new name, a reason."""
+    if e.kind in ("rename_table", "copy"):
+        return f"-> {e.detail}" if e.kind == "rename_table" else f"<- {e.detail}"
+    if e.kind == "rename_column":
+        return f"{e.name} -> {e.detail}"
+    if e.kind == "unknown":
+        return clip(e.detail, 50)
+    return e.name
+
+
+def from_scripts(database: str, rev_range: str, steps: list[Any], dialect: Any) -> Plan:
+    """A plan for ``lint`` of revisions that need not be pending: each script's ``op``
+    calls are recorded (nothing runs), written as SQL for the dialect, and judged;
+    every table the range does not create counts as existing."""
+    plan = Plan("upgrade", database, rev_range, ())
+    backend = backend_for(dialect)
+    recorder = Recorder(dialect)
+    created: set[tuple] = set()
+    for step in steps:
+        revision, message, direction = step_of(step)
+        recorded, reason = recorder.record(step.migration_fn)
+        planned, effects = [], []
+        for sql in render_sql(recorded, dialect, plain=True):
+            for effect in classify(sql, dialect.name):
+                if effect.kind == "read":
+                    continue
+                existing = (effect.schema, effect.table) not in created
+                planned.append(PlannedOperation(revision, effect.kind, effect.table,
+                                                _name(effect), False, None, "",
+                                                lint(effect, backend, existing), sql))
+                effects.append(effect)
+                if effect.kind == "create_table":
+                    created.add((effect.schema, effect.table))
+        plan.steps.append(PlanStep(revision, message, direction, planned,
+                                   backend.revision_warning(changes_existing(effects, created)),
+                                   f"reading the script without running it raised {reason}"
+                                   if reason else ""))
+    return plan
 
 
 @dataclass(repr=False)

@@ -8,11 +8,11 @@ from typing import Any
 from alembic.runtime.migration import RevisionStep
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import applying, audit, autogen
+from . import applying, audit, autogen, plans
 from .connections import short_error
 from .errors import NbMigrateError
 from .graph import RevisionGraph, build_graph
-from .plans import LintReport, build_plan
+from .plans import LintReport
 from .results import (
     AuditLog,
     Branches,
@@ -162,12 +162,7 @@ def lint(ws: Workspace, rev_range: str | None = None, *, db: str | None = None) 
     low, high = parse_range(rev_range, "lint", load_tags(script))
     revisions = list(script.walk_revisions(base=low or "base", head=high or "heads"))
     steps = [RevisionStep(script.revision_map, sc, True) for sc in reversed(revisions)]
-    with database.connect() as conn:
-        try:
-            plan = build_plan("upgrade", database.name, rev_range, (), steps, conn,
-                              with_sql=False, linting=True)
-        finally:
-            conn.rollback()
+    plan = plans.from_scripts(database.name, rev_range, steps, database.engine.dialect)
     return LintReport(plan, database.dialect)
 
 

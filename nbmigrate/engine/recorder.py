@@ -18,25 +18,25 @@ from alembic.operations import Operations
 from alembic.operations.base import BatchOperations
 from alembic.operations.ops import BulkInsertOp, CreateTableOp, MigrateOperation
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine import Dialect
 
 from .backends import backend_for
 
 
 class Recorder:
-    """Reads revision scripts' operations on one connection (one set-up for many scripts)."""
+    """Reads revision scripts' operations for a dialect (one set-up for many scripts);
+    nothing reaches a database: a script that asks ``op.get_bind()`` stops the reading."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, dialect: Dialect) -> None:
         self.recorded: list[MigrateOperation] = []
-        context = MigrationContext.configure(connection)
+        context = MigrationContext.configure(dialect=dialect)
         self.ops = _recording(Operations(context), self.recorded)
         self.ops.batch_alter_table = _batch(context, self.recorded)
 
     def record(self, migration_fn: Any) -> tuple[list[MigrateOperation], str]:
         """The operations ``migration_fn`` asks for, and why reading stopped early ("" if not).
 
-        Nothing runs through ``op``; a script that reads the database through
-        ``op.get_bind()`` does so on the connection, which the caller rolls back.
+        Nothing runs through ``op``.
         """
         self.recorded.clear()
         self.ops._install_proxy()
@@ -90,8 +90,10 @@ def _batch(context: MigrationContext, recorded: list[MigrateOperation]) -> Any:
     return batch_alter_table
 
 
-def render_sql(operations: list[MigrateOperation], dialect: Dialect) -> list[str]:
-    """Each operation's SQL for ``dialect``, as Alembic's offline mode writes it."""
+def render_sql(operations: list[MigrateOperation], dialect: Dialect, *, plain: bool = False
+               ) -> list[str]:
+    """Each operation's SQL for ``dialect``, as Alembic's offline mode writes it (``plain``:
+    without the notes a reader needs, to be parsed)."""
     out = io.StringIO()
     context = MigrationContext.configure(
         dialect=dialect, opts={"as_sql": True, "output_buffer": out, "literal_binds": True}
@@ -105,7 +107,7 @@ def render_sql(operations: list[MigrateOperation], dialect: Dialect) -> list[str
         try:
             ops.invoke(operation)
             text = out.getvalue().strip()
-            if getattr(operation, "_nbmigrate_batch", False) and backend.batch:
+            if getattr(operation, "_nbmigrate_batch", False) and backend.batch and not plain:
                 text = f"-- {backend.batch_note}\n" + text
             texts.append(text)
         except Exception as exc:  # noqa: BLE001 - some operations have no offline form

@@ -13,7 +13,7 @@ from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import MetaData, event
+from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
 
 from .connections import Database, VersionTable
@@ -47,23 +47,6 @@ def configured_version_table(config: Config, script: ScriptDirectory) -> Version
 
     run_env(config, script, look, guard_logging=True)
     return found[0] if found else VersionTable()
-
-
-@contextmanager
-def statements_run(connection: Connection, version_table: str = "alembic_version"
-                   ) -> Iterator[list[str]]:
-    """The SQL statements ``connection`` runs in the block, the version table's left out."""
-    ran: list[str] = []
-
-    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if version_table not in statement:
-            ran.append(statement)
-
-    event.listen(connection, "before_cursor_execute", before)
-    try:
-        yield ran
-    finally:
-        event.remove(connection, "before_cursor_execute", before)
 
 
 def failed_statement(exc: BaseException, ran: list[str]) -> str:

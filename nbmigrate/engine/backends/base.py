@@ -6,10 +6,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from ..lint import common
+from ..statements import Effect
 
 _REGISTRY: dict[str, Backend] = {}
 
@@ -53,17 +53,50 @@ class Backend:
         there is none that is cheap and cannot miss a change (nothing may be kept)."""
         return None
 
-    def lint(self, operation: Any) -> str:
-        """A warning for an operation on a table already in use, or ""."""
-        return common(operation)
+    noop = "SELECT 1 WHERE 1 = 0"  # sent in place of a statement a read-only plan records
+    text_type = "TEXT"  # what any value can be cast to, to compare as text
 
-    def revision_warning(self, operations: list[Any]) -> str:
-        """A warning about a revision as a whole, or ""."""
+    def temporary_table(self, name: str, columns: str) -> str:
+        """SQL for a table only this session sees, gone with it."""
+        return f"CREATE TEMPORARY TABLE IF NOT EXISTS {name} ({columns})"
+
+    @contextmanager
+    def measuring(self, conn: Connection) -> Iterator[None]:
+        """Around one of the guard's counting queries: a failed count must not spoil the
+        migration's transaction (nothing to do where an error does not)."""
+        yield
+
+    def rehearse(self, conn: Connection, lock_timeout: float) -> None:
+        """Ready a transaction that will be rolled back for a dry run: its statements wait
+        at most ``lock_timeout`` seconds for a lock held by live traffic."""
+
+    def referencing(self, conn: Connection, table: str, schema: str | None
+                    ) -> list[tuple[str | None, str]]:
+        """(schema, table) of the tables whose foreign keys point at ``table``, at any depth
+        (what ``TRUNCATE ... CASCADE`` empties too)."""
+        return []
+
+    def columns_of_type(self, conn: Connection, name: str, schema: str | None
+                        ) -> list[tuple[str | None, str, str]]:
+        """(schema, table, column) of the columns of a user-defined type (what
+        ``DROP TYPE ... CASCADE`` drops)."""
+        return []
+
+    def lint(self, effect: Effect) -> str:
+        """A warning for what a statement does to a table already in use, or ""."""
+        return common(effect)
+
+    def revision_warning(self, changes: list[Effect]) -> str:
+        """A warning about a revision's DDL on existing tables as a whole, or ""."""
         return ""
 
-    def char_length(self, column: Any) -> Any:
-        """SQL for the length in characters of ``column``'s values."""
-        return sa.func.char_length(column)
+    def rewrites(self, old: str, new: str) -> bool:
+        """Whether changing a column's type from ``old`` to ``new`` rewrites the table."""
+        return old.upper() != new.upper()
+
+    def index_table(self, conn: Connection, name: str, schema: str | None) -> str:
+        """The table an index is on ("" if unknown)."""
+        return ""
 
 
 class DefaultBackend(Backend):

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
 
-from alembic.operations import ops
 from sqlalchemy.engine import Connection
 
 from ..locks import NAME, timed_out, waiting
+from ..statements import Effect
 from .base import Backend
 
 
 class MySQL(Backend):
     dialects = ("mysql", "mariadb")
+    noop = "DO 0"
+    text_type = "CHAR"
 
     @contextmanager
     def lock(self, conn: Connection, timeout: float,
@@ -32,22 +33,24 @@ class MySQL(Backend):
             conn.exec_driver_sql(f"SELECT RELEASE_LOCK('{NAME}')")
             conn.commit()
 
-    def lint(self, op: Any) -> str:
-        if isinstance(op, ops.AlterColumnOp) and (op.modify_type is not None
-                                                  or op.modify_nullable is not None):
+    def lint(self, e: Effect) -> str:
+        if e.kind == "alter_type" and "no_rewrite" not in e.options:
             return ("MySQL/MariaDB copies the table to change a column's type or NULL-ness, "
                     "blocking writes: run it with pt-online-schema-change or gh-ost on a big "
                     "table")
-        if isinstance(op, ops.DropColumnOp):
+        if e.kind == "drop_column":
             return ("dropping a column rebuilds the table on MySQL/MariaDB: on a big table, "
                     "plan it for a quiet time or use an online schema change tool")
-        return super().lint(op)
+        return super().lint(e)
 
-    def revision_warning(self, operations: list[Any]) -> str:
-        """Several DDL statements in one revision, where each commits as it goes."""
-        ddl = [o for o in operations if not isinstance(o, (ops.ExecuteSQLOp, ops.BulkInsertOp))]
-        if len(ddl) > 1:
-            return (f"{len(ddl)} DDL operations in one revision: MySQL/MariaDB commits each, "
-                    "so a failure half-way leaves the first ones applied; one change per "
-                    "revision is safer")
+    def revision_warning(self, changes: list[Effect]) -> str:
+        """Several DDL statements on existing tables in one revision, where each commits
+        as it goes."""
+        if len(changes) > 1:
+            return (f"{len(changes)} DDL operations in one revision: MySQL/MariaDB commits "
+                    "each, so a failure half-way leaves the first ones applied; one change "
+                    "per revision is safer")
         return ""
+
+    def rewrites(self, old: str, new: str) -> bool:
+        return old.upper().replace(" ", "") != new.upper().replace(" ", "")

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
 
-from alembic.operations import ops
 from sqlalchemy.engine import Connection
 
 from ..locks import KEY, poll, waiting
+from ..statements import Effect
 from .base import Backend
 
 # Every catalog PostgreSQL reflection (SQLAlchemy's and Alembic's) reads, and those its
@@ -47,6 +46,28 @@ def _signature_sql() -> str:
 
 SIGNATURE = _signature_sql()
 
+# the tables whose foreign keys reach a table, at any depth (TRUNCATE ... CASCADE)
+REFERENCING = """
+WITH RECURSIVE refs(oid) AS (
+    SELECT conrelid FROM pg_constraint WHERE contype = 'f' AND confrelid = %(name)s::regclass
+  UNION
+    SELECT c.conrelid FROM pg_constraint c JOIN refs r ON c.confrelid = r.oid
+    WHERE c.contype = 'f')
+SELECT n.nspname, k.relname FROM refs JOIN pg_class k ON k.oid = refs.oid
+JOIN pg_namespace n ON n.oid = k.relnamespace WHERE refs.oid <> %(name)s::regclass
+"""
+# the table columns of a type or domain (DROP TYPE ... CASCADE drops them)
+COLUMNS_OF_TYPE = """
+SELECT n.nspname, c.relname, a.attname FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid AND c.relkind IN ('r', 'p')
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_type t ON t.oid = a.atttypid OR t.oid = (SELECT typelem FROM pg_type WHERE
+    oid = a.atttypid AND typelem <> 0)
+JOIN pg_namespace tn ON tn.oid = t.typnamespace
+WHERE t.typname = %(name)s AND (%(schema)s::text IS NULL OR tn.nspname = %(schema)s)
+  AND a.attnum > 0 AND NOT a.attisdropped
+"""
+
 
 class PostgreSQL(Backend):
     dialects = ("postgresql",)
@@ -80,26 +101,74 @@ class PostgreSQL(Backend):
             return None
         return tuple(conn.exec_driver_sql(SIGNATURE).one())
 
-    def lint(self, op: Any) -> str:
+    @contextmanager
+    def measuring(self, conn: Connection) -> Iterator[None]:
+        conn.exec_driver_sql("SAVEPOINT nbmigrate_measure")
+        try:
+            yield
+        except BaseException:
+            conn.exec_driver_sql("ROLLBACK TO SAVEPOINT nbmigrate_measure")
+            raise
+        conn.exec_driver_sql("RELEASE SAVEPOINT nbmigrate_measure")
+
+    def rehearse(self, conn: Connection, lock_timeout: float) -> None:
+        conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(lock_timeout * 1000)}ms'")
+
+    def referencing(self, conn: Connection, table: str, schema: str | None
+                    ) -> list[tuple[str | None, str]]:
+        rows = conn.exec_driver_sql(REFERENCING, {"name": f"{schema}.{table}" if schema
+                                                  else table}).all()
+        return [(s, t) for s, t in rows]
+
+    def columns_of_type(self, conn: Connection, name: str, schema: str | None
+                        ) -> list[tuple[str | None, str, str]]:
+        rows = conn.exec_driver_sql(COLUMNS_OF_TYPE, {"name": name, "schema": schema}).all()
+        return [tuple(r) for r in rows]
+
+    def lint(self, e: Effect) -> str:
         """squawk's and strong_migrations' rules: locks that block a table in use."""
-        kw = getattr(op, "kw", {}) or {}
-        if isinstance(op, ops.CreateIndexOp) and not kw.get("postgresql_concurrently"):
+        if e.kind == "create_index" and "concurrently" not in e.options:
             return ("CREATE INDEX blocks writes to the table while it builds: use "
                     "postgresql_concurrently=True inside op.get_context().autocommit_block()")
-        if isinstance(op, ops.DropIndexOp) and not kw.get("postgresql_concurrently"):
+        if e.kind == "drop_object" and e.detail == "index" and "concurrently" not in e.options:
             return ("DROP INDEX takes an ACCESS EXCLUSIVE lock: use "
                     "postgresql_concurrently=True inside op.get_context().autocommit_block()")
-        if isinstance(op, ops.AlterColumnOp) and op.modify_type is not None:
+        if e.kind == "alter_type" and "no_rewrite" not in e.options:
             return ("changing a column's type rewrites the table under an ACCESS EXCLUSIVE "
                     "lock (widening VARCHAR does not): add a new column, backfill, then swap")
-        if isinstance(op, ops.AlterColumnOp) and op.modify_nullable is False:
+        if e.kind == "set_not_null":
             return ("SET NOT NULL scans the table under an ACCESS EXCLUSIVE lock: add CHECK "
                     "(col IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT, then SET NOT NULL")
-        if isinstance(op, (ops.CreateForeignKeyOp, ops.CreateCheckConstraintOp)) and not \
-                kw.get("postgresql_not_valid"):
+        if e.kind == "add_constraint" and {"foreign_key", "check"} & e.options and \
+                "not_valid" not in e.options:
             return ("adding the constraint checks every row under a lock: add it NOT VALID "
                     "(postgresql_not_valid=True), then VALIDATE CONSTRAINT in a later revision")
-        if isinstance(op, ops.CreateUniqueConstraintOp):
+        if e.kind == "add_constraint" and "unique" in e.options:
             return ("adding a unique constraint builds its index under a lock: CREATE UNIQUE "
                     "INDEX CONCURRENTLY first, then ADD CONSTRAINT ... USING INDEX")
-        return super().lint(op)
+        return super().lint(e)
+
+    def index_table(self, conn: Connection, name: str, schema: str | None) -> str:
+        found = conn.exec_driver_sql(
+            "SELECT tablename FROM pg_indexes WHERE indexname = %(n)s "
+            "AND (%(s)s::text IS NULL OR schemaname = %(s)s)", {"n": name, "s": schema}).first()
+        return found[0] if found else ""
+
+    def rewrites(self, old: str, new: str) -> bool:
+        """Whether changing a column from ``old`` to ``new`` rewrites the table: not for
+        the same type, nor for VARCHAR widened or made TEXT."""
+        old, new = _type(old), _type(new)
+        if old == new:
+            return False
+        if old[0] in ("VARCHAR", "CHARACTER VARYING") and new[0] in (
+                "VARCHAR", "CHARACTER VARYING", "TEXT"):
+            return not (new[0] == "TEXT" or new[1] is None or
+                        (old[1] is not None and new[1] >= old[1]))
+        return True
+
+
+def _type(text: str) -> tuple[str, int | None]:
+    """A type as (name, length): "VARCHAR(20)" -> ("VARCHAR", 20)."""
+    name, _, rest = text.upper().partition("(")
+    length = rest.split(")")[0].split(",")[0].strip()
+    return name.strip(), int(length) if length.isdigit() else None

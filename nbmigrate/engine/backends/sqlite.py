@@ -86,6 +86,12 @@ class SQLite(Backend):
         digest.update(repr(("temp", _rows(conn, "sqlite_temp_master"))).encode())
         return (*parts, digest.hexdigest())
 
+    def index_table(self, conn: Connection, name: str, schema: str | None) -> str:
+        found = conn.exec_driver_sql(
+            "SELECT tbl_name FROM sqlite_master WHERE type = 'index' AND name = ?",
+            (name,)).first()
+        return found[0] if found else ""
+
     def char_length(self, column: Any) -> Any:
         return sa.func.length(column)
 

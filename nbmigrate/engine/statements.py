@@ -1,0 +1,412 @@
+"""What a SQL statement does, read by a real SQL parser (sqlglot) for its dialect.
+
+The guard sees every statement a migration sends and asks this module what each
+one does: drop a table, delete rows, drop a column, change a column's type,
+copy a table into another, create something, only read, or something the parser
+cannot judge. Comments, several statements in one string, data-modifying CTEs
+and PL/pgSQL ``DO`` blocks are read as what they are, never by a first word.
+Bound parameters are written into the text first, so the parser sees values.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+# A statement without any of these words can neither lose nor change existing data
+# (CREATE TABLE, CREATE INDEX, a plain SELECT...): it is not parsed at all.
+RISKY = re.compile(r"\b(drop|delete|truncate|alter|update|merge|replace|rename|do|call|exec|"
+                   r"execute|insert|copy|comment|unique)\b", re.IGNORECASE)
+# nbmigrate's and Alembic's own bookkeeping, which the guard leaves alone
+TRANSACTION = re.compile(r"^\s*(savepoint|release|rollback|begin|commit|set\s+local|start)\b",
+                         re.IGNORECASE)
+LOSSES = frozenset({"drop_table", "truncate", "delete", "drop_column", "alter_type",
+                    "drop_schema", "drop_type", "replace_table"})
+WRITES = frozenset({"insert", "update", "copy", "replace"})
+# what would fail on the data there (NULLs under NOT NULL, duplicates under UNIQUE): counted
+CHECKS = frozenset({"set_not_null", "add_constraint", "create_index"})
+DIALECTS = {"postgresql": "postgres", "mysql": "mysql", "mariadb": "mysql", "sqlite": "sqlite"}
+SQLALCHEMY_NAMES = {"postgres": "postgresql"}  # sqlglot's names back to SQLAlchemy's
+
+
+@dataclass(frozen=True)
+class Effect:
+    """One thing a statement does. ``node`` is its parsed table and ``source`` the part
+    of the statement the queries that measure it need (a DELETE, a column's new type, a
+    copy's SELECT, the text of what cannot be judged)."""
+
+    kind: str
+    table: str = ""
+    schema: str | None = None
+    name: str = ""  # the column, index, view, function... it is about
+    options: frozenset[str] = frozenset()  # if_exists, cascade, concurrently, not_valid...
+    detail: str = ""  # a new type, a reason it cannot be judged, where a table is copied
+    node: Any = field(default=None, compare=False, repr=False)
+    source: Any = field(default=None, compare=False, repr=False)
+
+    @property
+    def loses(self) -> bool:
+        """Whether this can lose data that exists (measured before it runs)."""
+        return self.kind in LOSSES
+
+    @property
+    def target(self) -> str:
+        return ".".join(p for p in (self.table, self.name) if p)
+
+
+def quiet() -> None:
+    """sqlglot logs a warning for each statement it reads as a bare command: those are
+    ours to judge, not the notebook's to see."""
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)
+
+
+def classify(sql: str, dialect: str, parameters: Any = None, paramstyle: str = "") -> list[Effect]:
+    """The effects of ``sql`` (one or several statements) on the ``dialect`` database."""
+    import sqlglot
+    from sqlglot.errors import SqlglotError
+
+    quiet()
+    if parameters:
+        sql = inline(sql, parameters, paramstyle)
+    read = DIALECTS.get(dialect, dialect)
+    try:
+        trees = sqlglot.parse(sql, read=read)
+    except (SqlglotError, ValueError, RecursionError) as exc:
+        return [Effect("unknown", detail=f"the parser cannot read it ({_first_line(exc)})",
+                       source=sql)]
+    from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
+
+    out: list[Effect] = []
+    for tree in trees:
+        if tree is not None:  # names as the database stores them (PostgreSQL folds to lower)
+            out.extend(_effects(normalize_identifiers(tree, dialect=read), read))
+    return out
+
+
+def _effects(tree: Any, dialect: str) -> list[Effect]:
+    from sqlglot import exp
+
+    if isinstance(tree, exp.Command):
+        return _command(tree, dialect)
+    if isinstance(tree, exp.Drop):
+        return _drop(tree)
+    if isinstance(tree, exp.TruncateTable):
+        options = frozenset({"cascade"}) if (tree.args.get("option") or "").upper() == \
+            "CASCADE" else frozenset()
+        return [_on(t, "truncate", options=options) for t in tree.expressions]
+    if isinstance(tree, exp.Alter):
+        return _alter(tree, dialect)
+    if isinstance(tree, exp.Create):
+        return [_create(tree)]
+    found = []  # a DELETE, UPDATE or INSERT anywhere: top level, or in a CTE
+    for node in tree.find_all(exp.Delete, exp.Update, exp.Insert, exp.Merge):
+        found.append(_write(node))
+    if found:
+        return found
+    return [Effect("read" if isinstance(tree, (exp.Select, exp.Union, exp.Show, exp.Pragma,
+                                               exp.Set, exp.Transaction, exp.Commit,
+                                               exp.Rollback, exp.Comment, exp.Describe,
+                                               exp.Use))
+                   else "other", detail=type(tree).__name__.lower())]
+
+
+def _on(table: Any, kind: str, source: Any = None, **kw: Any) -> Effect:
+    """An effect on a parsed table."""
+    return Effect(kind, table.name, table.db or None, node=table, source=source, **kw)
+
+
+def _drop(tree: Any) -> list[Effect]:
+    kind = (tree.args.get("kind") or "").upper()
+    options = frozenset(k for k in ("exists", "cascade", "concurrently") if tree.args.get(k))
+    options = frozenset("if_exists" if o == "exists" else o for o in options)
+    tables = tree.args.get("tables") or ([tree.this] if tree.this is not None else [])
+    if kind == "TABLE":
+        return [Effect("drop_table", t.name, t.db or None, options=options, node=t)
+                for t in tables]
+    if kind == "SCHEMA":
+        return [Effect("drop_schema", "", t.db or t.name, options=options, node=t)
+                for t in tables]
+    if kind in ("TYPE", "DOMAIN"):
+        return [Effect("drop_type" if "cascade" in options else "drop_object", "", t.db or None,
+                       name=t.name, options=options, detail=kind.lower(), node=t)
+                for t in tables]
+    return [Effect("drop_object", "", t.db or None, name=t.name, options=options,
+                   detail=kind.lower() or "object", node=t) for t in tables]
+
+
+def _alter(tree: Any, dialect: str) -> list[Effect]:
+    from sqlglot import exp
+
+    if (tree.args.get("kind") or "").upper() != "TABLE" or tree.this is None:
+        return [Effect("alter_object", detail=(tree.args.get("kind") or "").lower())]
+    table = tree.this
+    out = []
+    for action in tree.args.get("actions") or []:
+        if isinstance(action, exp.Drop) and (action.args.get("kind") or "").upper() == "COLUMN":
+            for column in action.args.get("tables") or []:
+                options = frozenset(o for o, k in (("if_exists", "exists"), ("cascade", "cascade"))
+                                    if action.args.get(k))
+                out.append(_on(table, "drop_column", name=column.name, options=options))
+        elif isinstance(action, exp.Drop):
+            out.append(_on(table, "drop_constraint",
+                           name=" ".join(t.name for t in action.args.get("tables") or [])))
+        elif isinstance(action, exp.AlterColumn):
+            out.append(_alter_column(table, action, dialect))
+        elif isinstance(action, exp.ModifyColumn):  # MySQL MODIFY / CHANGE
+            out.append(_modify(table, action, dialect))
+        elif isinstance(action, exp.ColumnDef):
+            out.append(_on(table, "add_column", name=action.name,
+                           options=_column_options(action), detail=_sql(action.kind, dialect)))
+        elif isinstance(action, exp.AddConstraint):
+            out.append(_on(table, "add_constraint", name=_constraint_name(action),
+                           options=_constraint_options(action, dialect),
+                           detail=", ".join(_unique_columns(action))))
+        elif isinstance(action, exp.RenameColumn):
+            out.append(_on(table, "rename_column", name=action.this.name,
+                           detail=action.args["to"].name))
+        elif isinstance(action, exp.AlterRename):
+            out.append(_on(table, "rename_table", detail=action.this.name))
+        else:
+            out.append(_on(table, "alter_table", detail=type(action).__name__.lower()))
+    return out or [_on(table, "alter_table")]
+
+
+def _alter_column(table: Any, action: Any, dialect: str) -> Effect:
+    name = action.this.name
+    if action.args.get("dtype") is not None:
+        using = action.args.get("using")
+        return _on(table, "alter_type", action, name=name,
+                   options=frozenset({"using"}) if using else frozenset(),
+                   detail=_sql(action.args["dtype"], dialect))
+    if action.args.get("allow_null") is False:
+        return _on(table, "set_not_null", name=name)
+    return _on(table, "alter_column", name=name)
+
+
+def _modify(table: Any, action: Any, dialect: str) -> Effect:
+    """MySQL's MODIFY/CHANGE: a new definition, maybe a new name, maybe a new type."""
+    column = action.this
+    old = action.args.get("rename_from")
+    name = old.name if old is not None else column.name
+    kind = column.args.get("kind")
+    options = frozenset({"rename"}) if old is not None and old.name != column.name else frozenset()
+    return _on(table, "alter_type", column, name=name, options=options | _column_options(column),
+               detail=_sql(kind, dialect) if kind is not None else "")
+
+
+def _column_options(column: Any) -> frozenset[str]:
+    from sqlglot import exp
+
+    options = set()
+    for constraint in column.args.get("constraints") or []:
+        kind = constraint.args.get("kind")
+        if isinstance(kind, exp.NotNullColumnConstraint) and not kind.args.get("allow_null"):
+            options.add("not_null")
+        elif isinstance(kind, exp.DefaultColumnConstraint):
+            options.add("default")
+        elif isinstance(kind, exp.PrimaryKeyColumnConstraint):
+            options.add("primary_key")
+    return frozenset(options)
+
+
+def _unique_columns(node: Any) -> list[str]:
+    """The columns a UNIQUE constraint or index covers."""
+    from sqlglot import exp
+
+    for unique in node.find_all(exp.UniqueColumnConstraint):
+        schema = unique.this
+        return [i.name for i in (schema.expressions if schema is not None else [])]
+    return []
+
+
+def _constraint_name(action: Any) -> str:
+    names = [c.name for c in action.expressions if c.name]
+    return ", ".join(names)
+
+
+def _constraint_options(action: Any, dialect: str) -> frozenset[str]:
+    from sqlglot import exp
+
+    options = set()
+    for node in action.walk():
+        if isinstance(node, exp.ForeignKey):
+            options.add("foreign_key")
+        elif isinstance(node, (exp.UniqueColumnConstraint,)):
+            options.add("unique")
+        elif isinstance(node, exp.CheckColumnConstraint):
+            options.add("check")
+        elif isinstance(node, exp.PrimaryKey):
+            options.add("primary_key")
+    if "NOT VALID" in _sql(action, dialect).upper():
+        options.add("not_valid")
+    return frozenset(options)
+
+
+def _create(tree: Any) -> Effect:
+    from sqlglot import exp
+
+    kind = (tree.args.get("kind") or "").upper()
+    if kind == "INDEX":
+        index = tree.this
+        table = index.args.get("table")
+        options = frozenset(k for k in ("unique", "concurrently") if tree.args.get(k))
+        params = index.args.get("params")
+        columns = [c.name for c in (params.args.get("columns") or [])] if params else []
+        return Effect("create_index", table.name if table is not None else "",
+                      (table.db or None) if table is not None else None, name=index.name,
+                      options=options, detail=", ".join(c for c in columns if c),
+                      node=table)
+    if kind == "TABLE":
+        table = tree.this if isinstance(tree.this, exp.Table) else tree.this.this
+        return _on(table, "create_table")
+    return Effect("create_object", name=tree.this.name if tree.this is not None else "",
+                  detail=kind.lower())
+
+
+def _write(node: Any) -> Effect:
+    """A DELETE, UPDATE, INSERT or MERGE (anywhere in a statement)."""
+    from sqlglot import exp
+
+    if isinstance(node, exp.Merge):
+        return Effect("unknown", detail="MERGE may delete rows: not judged", source=node)
+    table = node.this
+    while table is not None and not isinstance(table, exp.Table):
+        table = table.this  # INSERT INTO t (cols) is a Schema around the Table
+    if table is None:
+        return Effect("unknown", detail=f"{type(node).__name__.upper()} of no table",
+                      source=node)
+    if isinstance(node, exp.Delete):
+        return _on(table, "delete", node)
+    if isinstance(node, exp.Update):
+        return _on(table, "update", node)
+    select = node.args.get("expression")
+    if isinstance(select, exp.Select) and select.args.get("from_") is not None:
+        sources = [t for t in select.find_all(exp.Table)]
+        if len(sources) == 1:  # INSERT INTO a (...) SELECT ... FROM b: b's rows kept in a
+            return _on(table, "copy", select, detail=sources[0].name)
+    return _on(table, "insert", node)
+
+
+def _command(tree: Any, dialect: str) -> list[Effect]:
+    """Statements sqlglot reads only as a command: look inside those that say what they do."""
+    text = tree.sql(dialect)
+    head = text.upper().split()
+    words = " ".join(head[:3])
+    if head[:1] == ["DO"]:
+        return _do_block(text, dialect)
+    if words.startswith(("CREATE FUNCTION", "CREATE OR REPLACE", "CREATE PROCEDURE",
+                         "CREATE TRIGGER", "CREATE AGGREGATE", "CREATE RULE")):
+        return [Effect("create_object", detail=" ".join(head[1:3]).lower())]
+    if words.startswith("ALTER TYPE") and "ADD VALUE" in text.upper():
+        return [Effect("alter_object", detail="enum value added")]
+    if words.startswith(("DROP DOMAIN", "DROP EXTENSION", "DROP OPERATOR", "DROP POLICY",
+                         "DROP RULE", "DROP PUBLICATION", "DROP CAST")):
+        cascade = "CASCADE" in head
+        kind = "drop_type" if cascade and head[1] == "DOMAIN" else "drop_object"
+        name = text.split()[2] if len(text.split()) > 2 else ""
+        return [Effect(kind, name=name.strip('"`'), detail=head[1].lower(),
+                       options=frozenset({"cascade"}) if cascade else frozenset())]
+    if head[:2] == ["REPLACE", "INTO"] and len(text.split()) > 2:  # MySQL: delete, then insert
+        return [Effect("replace", text.split()[2].split("(")[0].strip("`"))]
+    if head[:2] == ["RENAME", "TABLE"] and len(text.split()) >= 5:  # MySQL
+        parts = text.split()
+        return [Effect("rename_table", parts[2].strip("`"), detail=parts[4].strip("`;"))]
+    if head[:1] in (["ANALYZE"], ["VACUUM"], ["REINDEX"], ["CLUSTER"], ["GRANT"], ["REVOKE"],
+                    ["LOCK"], ["NOTIFY"], ["LISTEN"], ["SET"], ["RESET"], ["DISCARD"]):
+        return [Effect("other", detail=head[0].lower())]
+    return [Effect("unknown", detail=f"{' '.join(text.split()[:2])} is not judged", source=text)]
+
+
+_DOLLAR_BODY = re.compile(r"(\$\w*\$)(.*?)\1", re.DOTALL)
+_PLPGSQL = re.compile(r"^\s*(begin|end|declare|exception|if|else|elsif|loop|for|while|return|"
+                      r"raise|perform|when|case|null|exit|continue|execute|get)\b", re.IGNORECASE)
+
+
+def _do_block(text: str, dialect: str) -> list[Effect]:
+    """A PL/pgSQL block: each SQL statement in its body, read on its own; what cannot be
+    read that way is not judged."""
+    match = _DOLLAR_BODY.search(text)
+    if match is None:
+        return [Effect("unknown", detail="DO block is not judged", source=text)]
+    out: list[Effect] = []
+    for part in match.group(2).split(";"):
+        part = re.sub(r"^\s*(begin|declare\s+[^;]*)\b", "", part, flags=re.IGNORECASE).strip()
+        if not part or not RISKY.search(part):
+            continue
+        if _PLPGSQL.match(part):
+            out.append(Effect("unknown", detail="DO block: a statement is not judged",
+                              source=part))
+            continue
+        out.extend(classify(part, SQLALCHEMY_NAMES.get(dialect, dialect)))
+    return out or [Effect("other", detail="do block")]
+
+
+# ------------------------------------------------------------------ parameters
+
+_LITERAL_OR_PLACEHOLDER = re.compile(
+    r"""('(?:[^']|'')*'|"(?:[^"]|"")*"|`[^`]*`|--[^\n]*|/\*.*?\*/)"""  # skipped as they are
+    r"""|(%\((\w+)\)s|%s|\?|(?<![:\w]):(\w+)|%%)""", re.DOTALL)
+
+
+def inline(sql: str, parameters: Any, paramstyle: str) -> str:
+    """``sql`` with its bound parameters written in as SQL literals (for reading only)."""
+    if isinstance(parameters, (list, tuple)) and parameters and \
+            isinstance(parameters[0], (Mapping, list, tuple)):
+        parameters = parameters[0]  # executemany: the first set says what the rest do
+    positional = iter(parameters) if isinstance(parameters, Sequence) else iter(())
+    named = parameters if isinstance(parameters, Mapping) else {}
+
+    def replace(match: re.Match) -> str:
+        if match.group(1):
+            return match.group(1)
+        token = match.group(2)
+        if token == "%%":
+            return "%" if paramstyle in ("pyformat", "format") else token
+        if token.startswith("%(") and match.group(3) in named:
+            return literal(named[match.group(3)])
+        if token in ("%s", "?"):
+            return literal(next(positional, None))
+        if match.group(4) is not None and paramstyle in ("named", "numeric"):
+            key = match.group(4)
+            value = named.get(key) if named else None
+            if not named and key.isdigit():
+                value = list(parameters)[int(key) - 1] if isinstance(parameters, Sequence) else None
+            return literal(value)
+        return token
+
+    return _LITERAL_OR_PLACEHOLDER.sub(replace, sql)
+
+
+def literal(value: Any) -> str:
+    """A Python value as a SQL literal."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return f"X'{bytes(value).hex()}'"
+    if isinstance(value, (datetime.date, datetime.time)):
+        value = value.isoformat(sep=" ") if isinstance(value, datetime.datetime) else \
+            value.isoformat()
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _sql(node: Any, dialect: str) -> str:
+    return node.sql(dialect) if node is not None else ""
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:120] if text else type(exc).__name__
+
+
+def tables_named(text: str, known: Iterable[str]) -> list[str]:
+    """Which of the ``known`` table names appear as words in ``text``."""
+    words = {w.lower() for w in re.findall(r"[A-Za-z_][\w$]*", text)}
+    return [name for name in known if name.lower() in words]
