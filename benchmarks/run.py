@@ -178,6 +178,10 @@ def _upgrades_on(tmp: Path, dialect: str, server: str | None, revisions: int, ru
                 conn.exec_driver_sql(ddl)
 
     ours = median_time(lambda: state["session"].upgrade("head"), runs, prepare_ours)
+    unguarded = median_time(lambda: state["session"].upgrade("head", yes=True), runs,
+                            prepare_ours)
+    rehearsal = median_time(lambda: state["session"].upgrade("head", dry_run=True), runs,
+                            prepare_ours)
     theirs = median_time(lambda: command.upgrade(state["config"], "head"), runs,
                          prepare_alembic)
     bottom = median_time(floor, runs, prepare_floor)
@@ -189,6 +193,10 @@ def _upgrades_on(tmp: Path, dialect: str, server: str | None, revisions: int, ru
     return [
         Row(label, "%migrate upgrade", ours, "alembic.command", ours / theirs,
             f"{goal}; {per_rev:.2f} ms/revision over the floor"),
+        Row(label, "%migrate upgrade, guard confirmed (--yes)", unguarded, "%migrate upgrade",
+            ours / unguarded, "the guard's cost: goal <= 1.05x"),
+        Row(label, "%migrate upgrade --dry-run (a rehearsal)", rehearsal, "%migrate upgrade",
+            rehearsal / ours, "goal: <= 1.2x"),
         Row(label, "alembic.command.upgrade", theirs, "floor", theirs / bottom),
         Row(label, "DDL alone, one transaction (floor)", bottom),
     ]

@@ -37,6 +37,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return exc.exit_code
     except NbMigrateError as exc:
+        if getattr(exc, "rendered", ""):
+            print(exc.rendered)  # what a partly rendered --sql wrote, then why it stopped
         print(f"nbmigrate: error: {exc.spell(TERMINAL)}", file=sys.stderr)
         return exc.exit_code
     if result is not None:

@@ -89,9 +89,12 @@ class NbMigrate(Magics):
 
 
 def usage_error(exc: NbMigrateError) -> UsageError:
-    """The one line IPython shows (it stops Run All), advice spelled for a notebook."""
+    """The one line IPython shows (it stops Run All), advice spelled for a notebook; what
+    a partly rendered ``--sql`` wrote is printed above it."""
     from .display.words import NOTEBOOK
 
+    if getattr(exc, "rendered", ""):
+        print(exc.rendered)
     return UsageError(exc.spell(NOTEBOOK))
 
 

@@ -229,7 +229,7 @@ def drop_run_databases() -> None:
 
 
 def empty_schema(url: str) -> None:
-    """Drop every table (and PostgreSQL type) in the test database."""
+    """Drop every table and view (and PostgreSQL type) in the test database."""
     engine = sa.create_engine(url)
     try:
         with engine.begin() as conn:
@@ -238,6 +238,8 @@ def empty_schema(url: str) -> None:
                 conn.exec_driver_sql("CREATE SCHEMA public")
             else:
                 conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 0")
+                for name in sa.inspect(conn).get_view_names():
+                    conn.exec_driver_sql(f"DROP VIEW `{name}`")
                 for name in sa.inspect(conn).get_table_names():
                     conn.exec_driver_sql(f"DROP TABLE `{name}`")
                 conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 1")

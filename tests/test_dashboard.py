@@ -240,6 +240,57 @@ def test_a_destructive_downgrade_is_refused_until_confirmed(nb, workdir):
     assert panel.confirm.layout.display == "none"
 
 
+DROP_EMAIL_FILE = '''"""drop email
+
+Revision ID: cccc0003
+Revises: bbbb0002
+"""
+from alembic import op
+
+revision = "cccc0003"
+down_revision = "bbbb0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table("users") as batch_op:
+        batch_op.drop_column("email")
+
+
+def downgrade():
+    pass
+'''
+
+
+@pytest.mark.parametrize("change", ["new revision", "edited revision", "moved database"])
+def test_apply_runs_only_what_the_preview_showed(nb, workdir, change):
+    url, ui = start(nb, workdir)
+    nb.ok("%migrate revision --autogenerate -m 'create users' --rev-id aaaa0001")
+    nb.ok("%migrate upgrade head")
+    nb.ok(WITH_EMAIL)
+    nb.ok("%migrate revision --autogenerate -m 'add email' --rev-id bbbb0002")
+    ui.refresh_button.click()
+    panel = ui.upgrade
+    panel.target.value = "heads"
+    panel.preview.click()
+    assert [s.revision for s in panel.planned[3].steps] == ["bbbb0002"]
+    if change == "new revision":  # arrives after the preview, dropping a column with data
+        (workdir / "migrations" / "versions" / "cccc0003_drop_email.py").write_text(
+            DROP_EMAIL_FILE)
+        expected = {"aaaa0001"}
+    elif change == "edited revision":
+        script = next((workdir / "migrations" / "versions").glob("bbbb0002_*.py"))
+        script.write_text(script.read_text().replace("def downgrade", "# edited\ndef downgrade"))
+        expected = {"aaaa0001"}
+    else:  # another kernel upgraded the database meanwhile
+        nb.ok("%migrate upgrade head")
+        expected = {"bbbb0002"}
+    panel.confirm.click() if panel.confirm.layout.display == "" else panel.apply.click()
+    assert ui.status.kind == "error" and "since the preview" in ui.status.text, ui.status.text
+    assert "preview again" in ui.status.text and version(url) == expected
+
+
 def test_progress_advances_per_revision_while_the_buttons_are_off(nb, workdir):
     url, ui = start(nb, workdir)
     revisions = (("aaaa0001", "ta"), ("bbbb0002", "tb"), ("cccc0003", "tc"))

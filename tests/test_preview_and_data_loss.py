@@ -119,16 +119,15 @@ def test_counts_for_narrowed_types_not_null_and_unique_are_exact(nb, db_url):
         email = by_name["alter_type", "email"]
         assert email.count == 2 and email.destructive  # "ann@x.org", "cy@example.com"
         assert "2 value(s) changed by the new type VARCHAR(5)" in email.impact
+        assert "alter_type users.email (2 value(s) changed" in refused.error_line
         if db_url.startswith("postgresql"):  # the rehearsal ran it: PostgreSQL refuses to cut
             assert "statement 1 would fail: value too long" in step.reason
-            assert "value too long" in refused.error_line
         else:  # MySQL reads every statement without running one
             name = next(o for o in plan.operations if o.name == "name")
             assert name.count == 2 and "2 NULL(s) fail NOT NULL" in name.impact
             unique = by_name["add_constraint", "uq_users_name"]
             assert unique.count == 1 and "1 duplicated value" in unique.impact  # "Bo" twice
             assert not unique.destructive  # it would fail, not lose data
-            assert "alter_type users.email (2 value(s) changed" in refused.error_line
     assert version(db_url) == {"r1"} and count(db_url) == 5
     assert count(db_url, "SELECT count(*) FROM users WHERE email = 'cy@example.com'") == 1
 

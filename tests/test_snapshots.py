@@ -35,7 +35,8 @@ SNAPSHOTS = Path(__file__).parent / "snapshots"
 UPDATE = os.environ.get("NBMIGRATE_UPDATE_SNAPSHOTS") == "1"
 # keywords Session methods gained when per-call options stopped being attributes
 NEW_KEYWORDS = {
-    "upgrade": {"on_progress"}, "downgrade": {"on_progress"}, "stamp": {"on_progress"},
+    "upgrade": {"on_progress", "previewed"}, "downgrade": {"on_progress", "previewed"},
+    "stamp": {"on_progress"},
     "plan": set(), "diff": {"metadata"}, "check": {"metadata"}, "revision": {"metadata"},
     "status": {"metadata"},
 }

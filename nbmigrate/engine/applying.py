@@ -27,7 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import audit, plans
 from .connections import Database, short_error
-from .errors import DestructiveChange, NbMigrateError
+from .errors import DestructiveChange, NbMigrateError, SqlStopped
 from .guard import Guard, Refused
 from .locks import migration_lock
 from .plans import Plan
@@ -54,15 +54,19 @@ class Run:
     database: Database
     steps: Callable[..., list]  # Alembic's steps from a database's heads
     env_kw: dict[str, Any]
+    previewed: Plan | None = None  # run only what this plan showed
+    current: str = ""  # the revision whose step is running
     done: list[Step] = field(default_factory=list)
     planned: list[Any] = field(default_factory=list)
 
 
 def move(ws: Workspace, action: str, target: Any, *, sql: bool, db: str | None,
          dry_run: bool = False, yes: bool = False, purge: bool = False,
-         on_progress: Progress | None = None) -> ApplyResult | SqlScript | Plan:
+         on_progress: Progress | None = None, previewed: Plan | None = None
+         ) -> ApplyResult | SqlScript | Plan:
     """Upgrade, downgrade or stamp database ``db`` to ``target``; ``sql`` only writes the
-    SQL and ``dry_run`` only plans; ``yes`` lets data be lost."""
+    SQL and ``dry_run`` only plans; ``yes`` lets data be lost; ``previewed`` refuses to run
+    anything but what that plan showed."""
     script = ws.project.script
     foreign = not ws.project.env_is_ours()
     database = ws.database(db)
@@ -100,12 +104,9 @@ def move(ws: Workspace, action: str, target: Any, *, sql: bool, db: str | None,
     if action == "stamp":
         env_kw["purge"] = purge
     run = Run(ws, script, foreign, action, display_target, database,
-              _steps(script, action, target, display_target), env_kw)
+              _steps(script, action, target, display_target), env_kw, previewed)
     if sql:
-        buffer = io.StringIO()
-        with ws.environment(database, output_buffer=buffer) as config:
-            run_env(config, script, run.steps, guard_logging=foreign, **env_kw)
-        return SqlScript(action, database.dialect, buffer.getvalue().strip())
+        return _render(run)
     if dry_run:
         return _rehearse(run)
     guarded = action != "stamp" and ws.options.confirm_destructive and not yes
@@ -143,6 +144,23 @@ def _steps(script: ScriptDirectory, action: str, target: Any, shown: str
     return steps
 
 
+def _render(run: Run) -> SqlScript:
+    """``--sql``: the SQL, or what was rendered before a script failed and why."""
+    buffer = io.StringIO()
+    try:
+        with run.ws.environment(run.database, output_buffer=buffer) as config:
+            run_env(config, run.script, _stepper(run, None), guard_logging=run.foreign,
+                    **run.env_kw)
+    except NbMigrateError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a script that fails in offline mode
+        reason = _reason(exc, run.database)
+        where = f" at revision {run.current}" if run.current else ""
+        raise SqlStopped(buffer.getvalue().strip(),
+                         f"{run.action} --sql stopped{where}: {reason}") from None
+    return SqlScript(run.action, run.database.dialect, buffer.getvalue().strip())
+
+
 def _revision(step: Any) -> str:
     revision = getattr(step, "revision", None)
     return revision.revision if revision is not None else ""
@@ -158,8 +176,9 @@ def _stepper(run: Run, guard: Guard | None, *, after: Callable[[Any, float], Non
         chosen = run.steps(heads, context)
         run.planned.extend(chosen)
         for step in chosen:
+            run.current = _revision(step)
             if guard is not None:
-                guard.start(_revision(step))
+                guard.start(run.current)
             clock = time.perf_counter()
             yield step
             if after is not None:
@@ -203,7 +222,7 @@ def _rehearse(run: Run) -> Plan:
             conn.rollback()
             guard.forget_copies()
     return plans.from_statements(run.action, database, run.target, current, chosen, guard,
-                                 stopped)
+                                 stopped, run.ws.project.signature())
 
 
 def _why(exc: BaseException, guard: Guard, database: Database, live: bool) -> str:
@@ -212,12 +231,20 @@ def _why(exc: BaseException, guard: Guard, database: Database, live: bool) -> st
     failed = getattr(exc, "statement", None)  # a database error names its statement
     named = [s for s in statements if failed and s.sql == failed] or statements
     number = named[-1].number if named else 0
-    reason = short_error(exc, database.url) if isinstance(exc, SQLAlchemyError) else (
-        f"{type(exc).__name__}: {exc}".splitlines()[0])
+    reason = _reason(exc, database)
     if live:
         return f"statement {number} would fail: {reason}" if number else f"it raised {reason}"
     return (f"the script raised {reason} after statement {number}, which was only recorded"
             if number else f"the script raised {reason}")
+
+
+def _reason(exc: BaseException, database: Database) -> str:
+    """An error in one line: the database's words, Alembic's, or the exception's."""
+    if isinstance(exc, SQLAlchemyError):
+        return short_error(exc, database.url)
+    if isinstance(exc, (CommandError, RevisionError)):
+        return str(exc).splitlines()[0]
+    return f"{type(exc).__name__}: {exc}".splitlines()[0]
 
 
 def _apply(run: Run, *, guarded: bool, on_progress: Progress | None) -> ApplyResult:
@@ -244,6 +271,12 @@ def _apply(run: Run, *, guarded: bool, on_progress: Progress | None) -> ApplyRes
         audit.ensure_log(conn)
         before = database.heads(conn)  # read under the lock: what others did is counted
         chosen = run.steps(before) if run.action != "stamp" else []  # a stamp runs no script
+        if run.previewed is not None:
+            changed = run.previewed.differs(before, [_revision(s) for s in chosen],
+                                            ws.project.signature())
+            if changed:
+                raise NbMigrateError(f"{run.action} not run: {changed} since the preview; "
+                                     "nothing changed: preview again")
         one = _one_transaction(run, chosen)
         if guarded and chosen and not one:
             _read_first(run, conn, before)
@@ -270,6 +303,10 @@ def _apply(run: Run, *, guarded: bool, on_progress: Progress | None) -> ApplyRes
                             if run.done else [])
             raise error from None
         except Exception as exc:  # noqa: BLE001 - a migration can raise anything
+            if guard is not None and guard.losses and not guard.confirmed and one:
+                savepoints.abandon()  # refused, whatever failed after: nothing changes
+                run.done.clear()
+                raise DestructiveChange(run.action, run.target, _losses(guard.losses)) from None
             if savepoints is not None:
                 savepoints.keep_done()
             if conn.in_transaction():
@@ -333,13 +370,11 @@ def _refused(run: Run, refused: Refused, database: Database) -> NbMigrateError:
 def _stopped(run: Run, exc: BaseException, guard: Guard | None) -> NbMigrateError:
     if isinstance(exc, NbMigrateError):
         return exc
-    if isinstance(exc, (CommandError, RevisionError)):
-        return NbMigrateError(str(exc))
     database = run.database
-    reason = short_error(exc, database.url) if isinstance(exc, SQLAlchemyError) else (
-        f"{type(exc).__name__}: {exc}"
-    )
     failed = run.planned[len(run.done)] if len(run.planned) > len(run.done) else None
+    if isinstance(exc, (CommandError, RevisionError)) and failed is None:
+        return NbMigrateError(str(exc))
+    reason = _reason(exc, database)
     where = ""
     if failed is not None and hasattr(failed, "revision"):
         where = f" at revision {failed.revision.revision} ({failed.revision.doc!r})"
@@ -348,7 +383,8 @@ def _stopped(run: Run, exc: BaseException, guard: Guard | None) -> NbMigrateErro
             now = heads_text(database.heads(conn))
     except NbMigrateError:
         now = "unknown (cannot reconnect)"
-    ran = [s.sql for s in guard.statements(_revision(failed))] if guard and failed else []
+    ran = [s.sql for s in guard.statements(_revision(failed)) if s.number] \
+        if guard and failed else []  # reads (unnumbered) change nothing to keep
     transactional = database.backend.transactional_ddl(database.engine)
     return NbMigrateError(
         f"{run.action} of {database.name} stopped{where}{failed_statement(exc, ran)}: "

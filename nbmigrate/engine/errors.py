@@ -68,3 +68,11 @@ class DestructiveChange(NbMigrateError):
             Command(action, target, "--dry-run"), "; go ahead: add --yes",
             Setting("confirm_destructive", "False", lead=", or "))
         self.action, self.target, self.loss = action, target, loss
+
+
+class SqlStopped(NbMigrateError):
+    """``--sql`` stopped part-way: ``rendered`` is the SQL written before the failure."""
+
+    def __init__(self, rendered: str, *parts: Part) -> None:
+        super().__init__(*parts)
+        self.rendered = rendered

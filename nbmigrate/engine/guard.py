@@ -28,6 +28,8 @@ from .measure import Impact, Measure, Observed
 from .statements import CHECKS, RISKY, TRANSACTION, Effect, classify
 from .text import clip
 
+_CREATE_TABLE = re.compile(r"^\s*create\s+(?:temp\w*\s+)?table\s+(?:if\s+not\s+exists\s+)?"
+                           r"([\w.\"`]+)", re.IGNORECASE)
 READING_TABLE = "nbmigrate_reading_version"  # a reading's own copy of the version table
 _READ = re.compile(r"^\s*(\(\s*)*(select|with|show|pragma|explain|describe|values)\b",
                    re.IGNORECASE)
@@ -136,6 +138,10 @@ class Guard:
                 return statement, parameters
             return self._unwritten(statement, parameters, conn, executemany)
         read = _READ.match(statement) is not None and not RISKY.search(statement)
+        created = _CREATE_TABLE.match(statement)
+        if created:  # a table made by this run holds no data that was there before it
+            name = created.group(1).replace('"', "").replace("`", "").split(".")
+            self.observed.created.add((name[0] if len(name) > 1 else None, name[-1]))
         number = self._numbers.get(self.revision, 0) + (not read)  # reads are not numbered
         self._numbers[self.revision] = number
         seen = Seen(self.revision, number, statement)

@@ -9,7 +9,7 @@ plan created, renamed and wrote is tracked instead (``Observed``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -40,12 +40,15 @@ class Observed:
     renamed: dict[tuple, str] = field(default_factory=dict)  # (schema, new) -> old name
     written: dict[tuple, int] = field(default_factory=dict)  # (schema, table) -> statement no.
     copies: dict[tuple, Effect] = field(default_factory=dict)  # (schema, source) -> the copy
+    dropped: set[tuple] = field(default_factory=set)  # (schema, table) dropped here
 
     def note(self, effect: Effect, number: int) -> None:
-        """Remember what ``effect`` makes, renames, copies or writes."""
+        """Remember what ``effect`` makes, renames, copies, drops or writes."""
         key = (effect.schema, effect.table)
         if effect.kind == "create_table":
             self.created.add(key)
+        elif effect.kind == "drop_table":
+            self.dropped.add(key)
         elif effect.kind == "add_column":
             self.added.add((*key, effect.name))
         elif effect.kind == "rename_table":
@@ -53,6 +56,9 @@ class Observed:
             if key in self.created:
                 self.created.add(new)
             self.renamed[new] = self.renamed.get(key, effect.table)
+            for source, copy in list(self.copies.items()):  # the copy is now under its new name
+                if (copy.schema, copy.table) == key:
+                    self.copies[source] = replace(copy, table=effect.detail)
         elif effect.kind == "copy":
             self.copies[(effect.schema, effect.detail)] = effect
             self.written[key] = number
@@ -61,6 +67,13 @@ class Observed:
 
     def made_here(self, schema: str | None, table: str, column: str | None = None) -> bool:
         return (schema, table) in self.created or (schema, table, column) in self.added
+
+    def holds_dropped_rows(self, schema: str | None, table: str) -> bool:
+        """Whether a table made here now holds rows copied from one dropped since (its
+        rows are no longer anywhere else)."""
+        return any(copy.table == table and copy.schema == schema and
+                   (source_schema, source) in self.dropped
+                   for (source_schema, source), copy in self.copies.items())
 
 
 class Measure:
@@ -102,7 +115,8 @@ class Measure:
     # ------------------------------------------------------------------- losses
 
     def _drop_table(self, e: Effect) -> Impact:
-        if self.observed.made_here(e.schema, e.table):
+        if self.observed.made_here(e.schema, e.table) and \
+                not self.observed.holds_dropped_rows(e.schema, e.table):
             return Impact(0, "created earlier in this plan")
         rows = self._rows(e)
         if rows is None:
@@ -247,8 +261,6 @@ class Measure:
     def _copied(self, e: Effect, copy: Effect) -> list[tuple[Effect, Impact]]:
         """What dropping a table whose rows were copied first loses: the columns the copy
         left out, the values its casts change, the rows its WHERE left behind."""
-        from dataclasses import replace
-
         from sqlglot import exp
 
         select = copy.source
@@ -285,10 +297,20 @@ class Measure:
         fit, or a value that reads differently once cast."""
         from sqlglot import exp
 
-        target = exp.DataType.build(new_type, dialect=self.dialect)
+        try:
+            target = exp.DataType.build(new_type, dialect=self.dialect)
+        except Exception:  # noqa: BLE001 - sqlglot knows no such type: a user-defined one
+            target = exp.DataType.build(new_type, dialect=self.dialect, udt=True)
         col = exp.column(column, quoted=True)
         value = using.copy() if using is not None else col.copy()
         base = exp.select(exp.Count(this=exp.Star())).from_(self._table(e))
+        labels = self._labels(target)
+        if labels is not None:  # an enum: the values it no longer has
+            as_text = exp.Cast(this=col.copy(), to=exp.DataType.build(self.backend.text_type))
+            return self._count(base.where(exp.and_(
+                col.copy().is_(exp.null()).not_(),
+                exp.Not(this=exp.In(this=as_text, expressions=[exp.Literal.string(v)
+                                                                for v in labels])))), e)
         bits = INTEGER_RANGES.get(target.this.name)
         if bits is not None and using is None:
             limit = 2 ** (bits - 1)
@@ -306,6 +328,16 @@ class Measure:
                 expression=exp.Cast(this=col.copy(), to=as_text.copy()))
             return self._count(base.where(exp.and_(col.copy().is_(exp.null()).not_(), changed)),
                                e)
+
+    def _labels(self, target: Any) -> list[str] | None:
+        """The values of an enum type (inline, or a user-defined type); None otherwise."""
+        from sqlglot import exp
+
+        if target.this == exp.DataType.Type.ENUM:
+            return [v.name for v in target.expressions]
+        if target.this == exp.DataType.Type.USERDEFINED:
+            return self.backend.enum_labels(self.connection, target.sql(self.dialect))
+        return None
 
     def _loss(self, count: int | None, words: str, e: Effect) -> Impact:
         if count is None:
@@ -337,7 +369,8 @@ class Measure:
         """Rows in ``e``'s table; None if there is no such table."""
         from sqlglot import exp
 
-        if self.observed.made_here(e.schema, e.table):
+        if self.observed.made_here(e.schema, e.table) and (
+                not self.live or not self.observed.holds_dropped_rows(e.schema, e.table)):
             return 0
         if not self._exists(e):
             return None

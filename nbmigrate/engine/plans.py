@@ -65,6 +65,7 @@ class Plan(Result):
     target: str
     current: tuple[str, ...]
     steps: list[PlanStep] = field(default_factory=list)
+    scripts: str = ""  # the fingerprint of the revision files the plan was made from
 
     columns = ("revision", "direction", "operation", "table", "name", "impact",
                "destructive", "warning")
@@ -102,6 +103,18 @@ class Plan(Result):
         return [(o.revision, s.direction, o.kind, o.table, o.name, o.impact, o.destructive,
                  o.warning) for s in self.steps for o in s.operations]
 
+    def differs(self, current: tuple[str, ...], revisions: list[str], scripts: str) -> str:
+        """Why a run would not be what this plan showed ("" if it would): the database moved,
+        or the revisions to run or their files changed."""
+        if set(current) != set(self.current):
+            return f"the database moved from {', '.join(self.current) or 'base'} to " \
+                   f"{', '.join(current) or 'base'}"
+        if revisions != [s.revision for s in self.steps]:
+            return "the revisions to run are not the ones previewed"
+        if scripts != self.scripts:
+            return "a revision file was added, removed or edited"
+        return ""
+
     def loss(self) -> str:
         """What would be lost, in one line."""
         return "; ".join(f"{o.kind} {o.target} ({o.impact})" for o in self.destructive)
@@ -114,12 +127,12 @@ def step_of(step: Any) -> tuple[str, str, str]:
 
 
 def from_statements(action: str, database: Database, target: str, current: tuple[str, ...],
-                    steps: list[Any], guard: Guard, stopped: dict[str, str] | None = None
-                    ) -> Plan:
+                    steps: list[Any], guard: Guard, stopped: dict[str, str] | None = None,
+                    scripts: str = "") -> Plan:
     """The plan of a run the guard watched (a rehearsal, or a reading that sent only
     reads): each revision's statements, what they do to the rows there, and warnings.
     ``stopped`` maps a revision to why the run stopped in it."""
-    plan = Plan(action, database.name, target, current)
+    plan = Plan(action, database.name, target, current, scripts=scripts)
     backend = database.backend
     created: set[tuple] = set()
     stopped = stopped or {}

@@ -97,6 +97,15 @@ class Project:
             self._infos[revision] = RevisionInfo.from_script(script.get_revision(revision))
         return self._infos[revision]
 
+    def signature(self) -> str:
+        """A short fingerprint of the config and every revision file as last read: a new,
+        removed or edited file changes it."""
+        import hashlib
+
+        if self._script is None:
+            _ = self.script
+        return hashlib.sha1(repr(self._signature).encode()).hexdigest()[:12]
+
     def pending(self, heads: tuple[str, ...]) -> tuple[str, ...]:
         """The revisions a database at ``heads`` has not applied, newest first."""
         applied = self.applied(heads)

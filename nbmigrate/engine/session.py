@@ -174,8 +174,8 @@ class Session:
 
     @user_errors
     def upgrade(self, target: str = "heads", *, sql: bool = False, dry_run: bool = False,
-                yes: bool = False, db: str | None = None, on_progress: Progress | None = None
-                ) -> ApplyResult | SqlScript | Plan:
+                yes: bool = False, db: str | None = None, on_progress: Progress | None = None,
+                previewed: Plan | None = None) -> ApplyResult | SqlScript | Plan:
         """Apply revisions up to ``target`` (any Alembic target, or a tag).
 
         ``sql`` shows the SQL and ``dry_run`` the plan, changing nothing. A plan that
@@ -183,15 +183,15 @@ class Session:
         ``confirm_destructive`` is off.
         """
         return applying.move(self.workspace, "upgrade", target, sql=sql, dry_run=dry_run,
-                             yes=yes, db=db, on_progress=on_progress)
+                             yes=yes, db=db, on_progress=on_progress, previewed=previewed)
 
     @user_errors
     def downgrade(self, target: str, *, sql: bool = False, dry_run: bool = False,
-                  yes: bool = False, db: str | None = None, on_progress: Progress | None = None
-                  ) -> ApplyResult | SqlScript | Plan:
+                  yes: bool = False, db: str | None = None, on_progress: Progress | None = None,
+                  previewed: Plan | None = None) -> ApplyResult | SqlScript | Plan:
         """Revert revisions down to ``target``; ``sql``, ``dry_run`` and ``yes`` as for upgrade."""
         return applying.move(self.workspace, "downgrade", target, sql=sql, dry_run=dry_run,
-                             yes=yes, db=db, on_progress=on_progress)
+                             yes=yes, db=db, on_progress=on_progress, previewed=previewed)
 
     @user_errors
     def plan(self, action: str, target: str, *, db: str | None = None) -> Plan:

@@ -17,10 +17,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-# A statement without any of these words can neither lose nor change existing data
-# (CREATE TABLE, CREATE INDEX, a plain SELECT...): it is not parsed at all.
-RISKY = re.compile(r"\b(drop|delete|truncate|alter|update|merge|replace|rename|do|call|exec|"
-                   r"execute|insert|copy|comment|unique)\b", re.IGNORECASE)
+# A statement without any of these words cannot lose data that is there (CREATE TABLE,
+# an INSERT of values, a plain UPDATE, a SELECT): the guard does not parse it as it runs.
+# An INSERT ... SELECT is read too: it may copy a table that is dropped next.
+RISKY = re.compile(r"\b(drop|delete|truncate|alter|merge|replace|rename|do|call|exec|"
+                   r"execute|unique)\b|\binsert\b[\s\S]*\bselect\b", re.IGNORECASE)
 # nbmigrate's and Alembic's own bookkeeping, which the guard leaves alone
 TRANSACTION = re.compile(r"^\s*(savepoint|release|rollback|begin|commit|set\s+local|start)\b",
                          re.IGNORECASE)

@@ -117,7 +117,7 @@ class UpgradePanel(w.VBox):
         self.progress_row.layout.display = ""
         try:
             result = getattr(session, action)(target, yes=confirmed, db=db,
-                                              on_progress=self.advance)
+                                              on_progress=self.advance, previewed=plan)
         except DestructiveChange as exc:
             self.confirm.layout.display = ""
             self.step.value = "refused: nothing changed"

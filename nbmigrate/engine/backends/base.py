@@ -94,6 +94,10 @@ class Backend:
         """Whether changing a column's type from ``old`` to ``new`` rewrites the table."""
         return old.upper() != new.upper()
 
+    def enum_labels(self, conn: Connection, name: str) -> list[str] | None:
+        """The values of a user-defined enum type; None if ``name`` is not one."""
+        return None
+
     def index_table(self, conn: Connection, name: str, schema: str | None) -> str:
         """The table an index is on ("" if unknown)."""
         return ""

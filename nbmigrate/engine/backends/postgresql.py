@@ -148,6 +148,12 @@ class PostgreSQL(Backend):
                     "INDEX CONCURRENTLY first, then ADD CONSTRAINT ... USING INDEX")
         return super().lint(e)
 
+    def enum_labels(self, conn: Connection, name: str) -> list[str] | None:
+        labels = [r[0] for r in conn.exec_driver_sql(
+            "SELECT e.enumlabel FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid "
+            "WHERE t.typname = %(n)s ORDER BY e.enumsortorder", {"n": name.strip('"')})]
+        return labels or None
+
     def index_table(self, conn: Connection, name: str, schema: str | None) -> str:
         found = conn.exec_driver_sql(
             "SELECT tablename FROM pg_indexes WHERE indexname = %(n)s "
