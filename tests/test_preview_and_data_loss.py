@@ -338,3 +338,50 @@ def test_the_safer_pattern_lint_suggests_runs_on_postgresql(nb):
     engine.dispose()
     nb.ok("%migrate downgrade -1")
     assert version(url) == {"r1"}
+
+
+NEW_TABLES = '''%%migrate revision -m "two new tables" --rev-id n1
+def upgrade():
+    op.create_table("parent", sa.Column("id", sa.Integer, primary_key=True),
+                    sa.Column("code", sa.String(10)))
+    op.create_table("child", sa.Column("id", sa.Integer, primary_key=True),
+                    sa.Column("parent_id", sa.Integer))
+
+def downgrade():
+    op.drop_table("child")
+    op.drop_table("parent")
+'''
+
+CONSTRAIN_NEW = '''%%migrate revision -m "constrain them" --rev-id n2
+def upgrade():
+    with op.batch_alter_table("child") as batch_op:
+        batch_op.create_foreign_key("fk_child_parent", "parent", ["parent_id"], ["id"])
+    with op.batch_alter_table("parent") as batch_op:
+        batch_op.create_unique_constraint("uq_parent_code", ["code"])
+    op.alter_column("users", "name", type_=sa.String(50), existing_type=sa.String(50))
+    op.create_index("ix_users_email", "users", ["email"])
+
+def downgrade():
+    op.drop_index("ix_users_email", table_name="users")
+'''
+
+
+def test_lint_judges_only_what_touches_tables_in_use(nb, db_url):
+    nb.ok(f"%migrate init migrations --url {db_url}")
+    nb.ok(USERS)
+    nb.ok("%migrate upgrade head")
+    nb.ok(NEW_TABLES)
+    nb.ok(CONSTRAIN_NEW)
+    report = nb.ok("%migrate lint")  # n1 and n2, pending
+    flagged = set(zip(report["operation"], report["table"], strict=True))
+    # the tables n1 creates are new in this range: their keys and constraints are exempt,
+    # and a revision that only creates tables is not "several DDL statements"
+    assert not {t for _, t in flagged} & {"parent", "child"}
+    assert "n1" not in set(report["revision"])
+    # a type "change" to the same type rewrites nothing
+    assert ("alter_type", "users") not in flagged
+    assert all(report["table"]), report  # every warning names its table
+    if db_url.startswith("postgresql"):
+        assert ("create_index", "users") in flagged
+        down = nb.ok("%migrate lint n2:n2")
+        assert set(down["table"]) <= {"users", "parent", "child"} and all(down["table"])

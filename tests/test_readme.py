@@ -53,6 +53,24 @@ def test_readme_look_before_you_leap_runs_as_it_says(nb, workdir):
     engine.dispose()
 
 
+def test_readme_guard_cells_rehearse_a_backfill_and_refuse_raw_sql(nb, workdir):
+    before = re.findall(r"```python\n(.*?)```", section("Look before you leap"), re.S)
+    for cell in before:
+        nb.run(cell)
+    cells = re.findall(r"```python\n(.*?)```", section("Whatever sends the statement"), re.S)
+    assert len(cells) == 4
+    results = [nb.run(cell) for cell in cells]
+    assert [r.error is None for r in results] == [True, True, True, False]
+    plan = results[1].result
+    [lost] = plan.destructive
+    assert (lost.kind, lost.target, lost.count) == ("drop_column", "customers.email_address", 1)
+    line = results[3].error_line
+    assert "s1: drop_column customers.email_address (1 non-null value(s) dropped)" in line
+    assert "s2: drop_table customers (2 row(s) dropped)" in line
+    url = f"sqlite:///{workdir / 'shop.db'}"
+    assert version(url) == {plan.current[0]} and "email_address" in columns(url, "customers")
+
+
 def test_readme_dashboard_cells_show_the_dashboard_and_the_graph(nb, workdir, model_cell):
     nb.ok(model_cell)
     nb.ok("%migrate init migrations --url sqlite:///app.db")

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from .connections import Database, VersionTable
 from .measure import Impact, Measure, Observed
-from .statements import CHECKS, RISKY, TRANSACTION, Effect, classify
+from .statements import CHECKS, RISKY, TRANSACTION, Effect, classify, plain
 from .text import clip
 
 _CREATE_TABLE = re.compile(r"^\s*create\s+(?:temp\w*\s+)?table\s+(?:if\s+not\s+exists\s+)?"
@@ -241,7 +241,7 @@ class Guard:
     def effects(self, seen: Seen) -> list[Effect]:
         """What a statement does (read now if it was not read when it ran)."""
         if seen.effects is None:
-            seen.effects = classify(seen.sql, self.database.dialect)
+            seen.effects = plain(seen.sql) or classify(seen.sql, self.database.dialect)
             seen.impacts = [Impact() for _ in seen.effects]
         return seen.effects
 

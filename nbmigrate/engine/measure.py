@@ -160,9 +160,15 @@ class Measure:
 
         if self.observed.made_here(e.schema, e.table, e.name):
             return Impact(0, "created earlier in this plan")
-        column = self._column(e, e.name)
-        if column is None:
-            return Impact(None, "not there" if "if_exists" in e.options else "")
+        query = exp.select(exp.Count(this=exp.column(e.name, quoted=True))).from_(self._table(e))
+        try:  # one query; the catalogs are read only when it fails
+            return self._loss(self._count(query, e), "non-null value(s) dropped", e)
+        except _Unmeasured:
+            column = self._column(e, e.name)
+            if column is None:
+                return Impact(None, "not there" if "if_exists" in e.options else "")
+            if column == e.name:
+                raise
         query = exp.select(exp.Count(this=exp.column(column, quoted=True))).from_(self._table(e))
         return self._loss(self._count(query, e), "non-null value(s) dropped", e)
 
@@ -372,9 +378,12 @@ class Measure:
         if self.observed.made_here(e.schema, e.table) and (
                 not self.live or not self.observed.holds_dropped_rows(e.schema, e.table)):
             return 0
-        if not self._exists(e):
-            return None
-        return self._count(exp.select(exp.Count(this=exp.Star())).from_(self._table(e)), e)
+        try:  # one query; the catalogs are read only when it fails
+            return self._count(exp.select(exp.Count(this=exp.Star())).from_(self._table(e)), e)
+        except _Unmeasured:
+            if not self._exists(e):
+                return None
+            raise
 
     def _name(self, e: Effect) -> str:
         """The table's name in the database now."""

@@ -45,6 +45,7 @@ class PlanStep:
     operations: list[PlannedOperation]
     warning: str = ""
     reason: str = ""  # why the run stopped in this revision: what comes after is unknown
+    warned: str = ""  # the tables the revision's warning is about
 
     @property
     def note(self) -> str:
@@ -154,10 +155,15 @@ def from_statements(action: str, database: Database, target: str, current: tuple
                 effects.append(effect)
                 if effect.kind == "create_table":
                     created.add((effect.schema, effect.table))
+        changed = changes_existing(effects, created)
         plan.steps.append(PlanStep(revision, message, direction, planned,
-                                   backend.revision_warning(changes_existing(effects, created)),
-                                   stopped.get(revision, "")))
+                                   backend.revision_warning(changed), stopped.get(revision, ""),
+                                   _tables(changed)))
     return plan
+
+
+def _tables(effects: list[Effect]) -> str:
+    return ", ".join(sorted({e.table for e in effects if e.table}))
 
 
 def _name(e: Effect) -> str:
@@ -169,6 +175,20 @@ def _name(e: Effect) -> str:
     if e.kind == "unknown":
         return clip(e.detail, 50)
     return e.name
+
+
+def _from_existing_type(effect: Effect, operation: Any, backend: Any, dialect: Any) -> Effect:
+    """A type change the script gave ``existing_type`` for: whether it rewrites the table
+    is known without the database (lint of revisions that are not pending)."""
+    from dataclasses import replace
+
+    existing = getattr(operation, "existing_type", None)
+    if effect.kind != "alter_type" or existing is None or not effect.detail:
+        return effect
+    old = str(existing.compile(dialect=dialect))
+    if backend.rewrites(old, effect.detail):
+        return effect
+    return replace(effect, options=effect.options | {"no_rewrite"})
 
 
 def from_scripts(database: str, rev_range: str, steps: list[Any], dialect: Any) -> Plan:
@@ -183,10 +203,12 @@ def from_scripts(database: str, rev_range: str, steps: list[Any], dialect: Any) 
         revision, message, direction = step_of(step)
         recorded, reason = recorder.record(step.migration_fn)
         planned, effects = [], []
-        for sql in render_sql(recorded, dialect, plain=True):
+        for operation, sql in zip(recorded, render_sql(recorded, dialect, plain=True),
+                                  strict=True):
             for effect in classify(sql, dialect.name):
                 if effect.kind == "read":
                     continue
+                effect = _from_existing_type(effect, operation, backend, dialect)
                 existing = (effect.schema, effect.table) not in created
                 planned.append(PlannedOperation(revision, effect.kind, effect.table,
                                                 _name(effect), False, None, "",
@@ -194,10 +216,11 @@ def from_scripts(database: str, rev_range: str, steps: list[Any], dialect: Any) 
                 effects.append(effect)
                 if effect.kind == "create_table":
                     created.add((effect.schema, effect.table))
+        changed = changes_existing(effects, created)
         plan.steps.append(PlanStep(revision, message, direction, planned,
-                                   backend.revision_warning(changes_existing(effects, created)),
+                                   backend.revision_warning(changed),
                                    f"reading the script without running it raised {reason}"
-                                   if reason else ""))
+                                   if reason else "", _tables(changed)))
     return plan
 
 
@@ -220,7 +243,9 @@ class LintReport(Result):
     def rows(self) -> list[tuple]:
         found = []
         for s in self.plan.steps:
-            found += [(s.revision, "(revision)", "", "", w) for w in (s.note, s.warning) if w]
+            last = s.operations[-1].table if s.operations else ""
+            found += [(s.revision, "(revision)", table, "", w)
+                      for w, table in ((s.note, last), (s.warning, s.warned)) if w]
             found += [(o.revision, o.kind, o.table, o.name, o.warning)
                       for o in s.operations if o.warning]
         return found

@@ -88,6 +88,28 @@ def classify(sql: str, dialect: str, parameters: Any = None, paramstyle: str = "
     return out
 
 
+_NAME = r"((?:[\w$]+|\"[^\"]+\"|`[^`]+`)(?:\.(?:[\w$]+|\"[^\"]+\"|`[^`]+`))?)"
+_PLAIN = [  # statements too common to parse one by one, and plain enough not to need it
+    ("create_table", re.compile(rf"^\s*create\s+table\s+(?:if\s+not\s+exists\s+)?{_NAME}",
+                                re.IGNORECASE)),
+    ("insert", re.compile(rf"^\s*insert\s+into\s+{_NAME}", re.IGNORECASE)),
+    ("update", re.compile(rf"^\s*update\s+{_NAME}\s+set\b", re.IGNORECASE)),
+]
+
+
+def plain(sql: str) -> list[Effect] | None:
+    """The effect of a plain CREATE TABLE, INSERT or UPDATE without parsing it; None for
+    anything else (or anything that may lose data: those are always parsed)."""
+    if RISKY.search(sql) or ";" in sql.strip().rstrip(";"):
+        return None
+    for kind, pattern in _PLAIN:
+        match = pattern.match(sql)
+        if match:
+            *schema, table = [p.strip('"`') for p in match.group(1).split(".")]
+            return [Effect(kind, table, schema[0] if schema else None)]
+    return None
+
+
 def _effects(tree: Any, dialect: str) -> list[Effect]:
     from sqlglot import exp
 
