@@ -56,6 +56,7 @@ class Run:
     env_kw: dict[str, Any]
     previewed: Plan | None = None  # run only what this plan showed
     current: str = ""  # the revision whose step is running
+    before: tuple[str, ...] = ()  # the database's heads when the run began
     done: list[Step] = field(default_factory=list)
     planned: list[Any] = field(default_factory=list)
 
@@ -234,8 +235,9 @@ def _why(exc: BaseException, guard: Guard, database: Database, live: bool) -> st
     reason = _reason(exc, database)
     if live:
         return f"statement {number} would fail: {reason}" if number else f"it raised {reason}"
-    return (f"the script raised {reason} after statement {number}, which was only recorded"
-            if number else f"the script raised {reason}")
+    after = f" after statement {number}" if number else ""
+    return (f"the script raised {reason}{after}, perhaps needing a write this reading "
+            "recorded but did not send")
 
 
 def _reason(exc: BaseException, database: Database) -> str:
@@ -269,7 +271,7 @@ def _apply(run: Run, *, guarded: bool, on_progress: Progress | None) -> ApplyRes
         conn, database.backend, timeout=options.lock_timeout, on_wait=options.on_wait
     ) as waited:
         audit.ensure_log(conn)
-        before = database.heads(conn)  # read under the lock: what others did is counted
+        before = run.before = database.heads(conn)  # under the lock: others' work counts
         chosen = run.steps(before) if run.action != "stamp" else []  # a stamp runs no script
         if run.previewed is not None:
             changed = run.previewed.differs(before, [_revision(s) for s in chosen],
@@ -349,6 +351,19 @@ def _losses(losses: list) -> str:
                      for loss in losses)
 
 
+def _where_now(run: Run) -> tuple[str, int]:
+    """Where the database is now, and how many of the steps done before the stop it kept
+    (none if it is back where it started: the run's transaction rolled back whole)."""
+    database = run.database
+    try:
+        with database.connect() as conn:
+            heads = database.heads(conn)
+    except NbMigrateError:
+        return "unknown (cannot reconnect)", len(run.done)
+    kept = len(run.done) if set(heads) != set(run.before) else 0
+    return heads_text(heads), kept
+
+
 def _refused(run: Run, refused: Refused, database: Database) -> NbMigrateError:
     """The guard refused: everything rolled back, or (where what ran before is kept)
     stopped right before the statement that would lose data."""
@@ -356,15 +371,13 @@ def _refused(run: Run, refused: Refused, database: Database) -> NbMigrateError:
         return DestructiveChange(run.action, run.target, _losses(refused.losses))
     seen = refused.before
     where = f" at revision {seen.revision}, before statement {seen.number}" if seen else ""
-    try:
-        with database.connect() as conn:
-            now = heads_text(database.heads(conn))
-    except NbMigrateError:
-        now = "unknown (cannot reconnect)"
+    now, kept = _where_now(run)
+    if not kept:
+        return DestructiveChange(run.action, run.target, _losses(refused.losses))
     return DestructiveChange(
-        run.action, run.target,
-        f"{_losses(refused.losses)}; stopped{where}; {len(run.done)} revision(s) applied "
-        f"before it were kept; {database.name} is now at {now}")
+        run.action, run.target, _losses(refused.losses),
+        stopped=f"It stopped{where}; the {kept} revision(s) before it were applied and kept "
+                f"(this run could not be one transaction); {database.name} is now at {now}")
 
 
 def _stopped(run: Run, exc: BaseException, guard: Guard | None) -> NbMigrateError:
@@ -378,16 +391,12 @@ def _stopped(run: Run, exc: BaseException, guard: Guard | None) -> NbMigrateErro
     where = ""
     if failed is not None and hasattr(failed, "revision"):
         where = f" at revision {failed.revision.revision} ({failed.revision.doc!r})"
-    try:
-        with database.connect() as conn:
-            now = heads_text(database.heads(conn))
-    except NbMigrateError:
-        now = "unknown (cannot reconnect)"
+    now, kept = _where_now(run)
     ran = [s.sql for s in guard.statements(_revision(failed)) if s.number] \
         if guard and failed else []  # reads (unnumbered) change nothing to keep
     transactional = database.backend.transactional_ddl(database.engine)
     return NbMigrateError(
         f"{run.action} of {database.name} stopped{where}{failed_statement(exc, ran)}: "
-        f"{reason}; {len(run.done)} revision(s) applied before it"
+        f"{reason}; {kept} revision(s) applied before it"
         f"{kept_statements(exc, ran, transactional)}; {database.name} is now at {now}"
     )

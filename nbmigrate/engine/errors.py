@@ -62,12 +62,12 @@ class DestructiveChange(NbMigrateError):
 
     exit_code = 1
 
-    def __init__(self, action: str, target: str, loss: str) -> None:
+    def __init__(self, action: str, target: str, loss: str, *, stopped: str = "") -> None:
         super().__init__(
-            f"{action} refused, it would lose data: {loss}. Nothing changed. See the plan: ",
-            Command(action, target, "--dry-run"), "; go ahead: add --yes",
+            f"{action} refused, it would lose data: {loss}. {stopped or 'Nothing changed'}. "
+            "See the plan: ", Command(action, target, "--dry-run"), "; go ahead: add --yes",
             Setting("confirm_destructive", "False", lead=", or "))
-        self.action, self.target, self.loss = action, target, loss
+        self.action, self.target, self.loss, self.stopped = action, target, loss, stopped
 
 
 class SqlStopped(NbMigrateError):

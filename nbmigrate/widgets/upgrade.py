@@ -122,7 +122,8 @@ class UpgradePanel(w.VBox):
             self.confirm.layout.display = ""
             self.step.value = "refused: nothing changed"
             raise NbMigrateError(f"{exc.action} refused, it would lose data: {exc.loss}. "
-                                 "Nothing changed. 'Apply, losing data' goes ahead") from None
+                                 f"{exc.stopped or 'Nothing changed'}. 'Apply, losing data' "
+                                 "goes ahead") from None
         except BaseException:
             self.progress.bar_style = "danger"
             self.owner.refresh_quietly()  # show where the database stopped
