@@ -26,7 +26,6 @@ from sqlalchemy.engine import Connection, Engine
 from .connections import Database, VersionTable
 from .measure import Impact, Measure, Observed
 from .statements import CHECKS, RISKY, TRANSACTION, Effect, classify, plain
-from .text import clip
 
 _CREATE_TABLE = re.compile(r"^\s*create\s+(?:temp\w*\s+)?table\s+(?:if\s+not\s+exists\s+)?"
                            r"([\w.\"`]+)", re.IGNORECASE)
@@ -247,10 +246,6 @@ class Guard:
 
     def statements(self, revision: str) -> list[Seen]:
         return [s for s in self.seen if s.revision == revision]
-
-    def last(self, count: int = 3) -> str:
-        """The statements of the revision in progress, for a report."""
-        return "; ".join(clip(s.sql, 50) for s in self.statements(self.revision)[-count:])
 
 
 def _sqlglot_dialect(name: str) -> str:

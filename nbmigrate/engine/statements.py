@@ -27,7 +27,6 @@ TRANSACTION = re.compile(r"^\s*(savepoint|release|rollback|begin|commit|set\s+lo
                          re.IGNORECASE)
 LOSSES = frozenset({"drop_table", "truncate", "delete", "drop_column", "alter_type",
                     "drop_schema", "drop_type", "replace_table"})
-WRITES = frozenset({"insert", "update", "copy", "replace"})
 # what would fail on the data there (NULLs under NOT NULL, duplicates under UNIQUE): counted
 CHECKS = frozenset({"set_not_null", "add_constraint", "create_index"})
 DIALECTS = {"postgresql": "postgres", "mysql": "mysql", "mariadb": "mysql", "sqlite": "sqlite"}

@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
@@ -91,9 +90,6 @@ class SQLite(Backend):
             "SELECT tbl_name FROM sqlite_master WHERE type = 'index' AND name = ?",
             (name,)).first()
         return found[0] if found else ""
-
-    def char_length(self, column: Any) -> Any:
-        return sa.func.length(column)
 
 
 def _rows(conn: Connection, table: str) -> list:
