@@ -7,6 +7,9 @@ import logging
 import os
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -214,18 +217,41 @@ def run_database(kind: str) -> str:
 def drop_run_databases() -> None:
     """Drop the databases this run created on each server."""
     for kind in _created:
-        engine = _admin(sa.make_url(SERVERS[kind]).render_as_string(hide_password=False))
-        try:
-            with engine.connect() as conn:
-                if kind == "postgresql":
-                    conn.exec_driver_sql(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                        f"WHERE datname = '{RUN_DATABASE}' AND pid <> pg_backend_pid()")
-                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {RUN_DATABASE}")
-        except sa.exc.SQLAlchemyError:
-            pass  # a server that went away keeps a stray database; the next run drops its own
-        finally:
-            engine.dispose()
+        drop_database(kind, RUN_DATABASE)
+
+
+def drop_database(kind: str, name: str) -> None:
+    """Drop the database ``name`` on the ``kind`` server, ending its sessions first."""
+    engine = _admin(sa.make_url(SERVERS[kind]).render_as_string(hide_password=False))
+    try:
+        with engine.connect() as conn:
+            if kind == "postgresql":
+                conn.exec_driver_sql(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    f"WHERE datname = '{name}' AND pid <> pg_backend_pid()")
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
+    except sa.exc.SQLAlchemyError:
+        pass  # a server that went away keeps a stray database; the next run drops its own
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def another_database(kind: str) -> Iterator[str]:
+    """The URL of a new, empty database of its own on the ``kind`` server, dropped
+    afterwards."""
+    name = f"{RUN_DATABASE}_{uuid.uuid4().hex[:8]}"
+    engine = _admin(sa.make_url(SERVERS[kind]).render_as_string(hide_password=False))
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    finally:
+        engine.dispose()
+    try:
+        yield sa.make_url(SERVERS[kind]).set(database=name).render_as_string(
+            hide_password=False)
+    finally:
+        drop_database(kind, name)
 
 
 def empty_schema(url: str) -> None:

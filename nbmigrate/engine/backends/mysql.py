@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from ..locks import NAME, timed_out, waiting
+from ..locks import timed_out, waiting
 from ..statements import Effect
 from .base import Backend
 
@@ -20,18 +22,23 @@ class MySQL(Backend):
     @contextmanager
     def lock(self, conn: Connection, timeout: float,
              on_wait: Callable[[str], None] | None) -> Iterator[None]:
-        """``GET_LOCK``, which waits on the server itself."""
-        got = conn.exec_driver_sql(f"SELECT GET_LOCK('{NAME}', 0)").scalar()
-        if got != 1:
+        """``GET_LOCK`` on a name of this database's own (the server's names are shared
+        by all its databases), which waits on the server itself."""
+        name = lock_name(conn.exec_driver_sql("SELECT DATABASE()").scalar() or "")
+        if not _get_lock(conn, name, 0):
             waiting(on_wait, timeout)
-            got = conn.exec_driver_sql(f"SELECT GET_LOCK('{NAME}', {int(timeout)})").scalar()
-            if got != 1:
+            if not _get_lock(conn, name, int(timeout)):
                 raise timed_out(timeout)
         try:
             yield
         finally:
-            conn.exec_driver_sql(f"SELECT RELEASE_LOCK('{NAME}')")
+            conn.execute(text("SELECT RELEASE_LOCK(:name)"), {"name": name})
             conn.commit()
+
+    def migration_running(self, conn: Connection) -> bool:
+        name = lock_name(conn.exec_driver_sql("SELECT DATABASE()").scalar() or "")
+        return conn.execute(text("SELECT IS_USED_LOCK(:name)"), {"name": name}
+                            ).scalar() is not None
 
     def lint(self, e: Effect) -> str:
         if e.kind == "alter_type" and "no_rewrite" not in e.options:
@@ -54,3 +61,20 @@ class MySQL(Backend):
 
     def rewrites(self, old: str, new: str) -> bool:
         return old.upper().replace(" ", "") != new.upper().replace(" ", "")
+
+
+def lock_name(schema: str) -> str:
+    """The ``GET_LOCK`` name of migrations of ``schema``: ``nbmigrate:<schema>``, or, past
+    the 64 characters MySQL allows or where case would be folded, the schema's first
+    characters and a hash of its name."""
+    name = f"nbmigrate:{schema}"
+    if len(name.encode()) <= 64 and schema == schema.lower():
+        return name
+    head = schema.encode()[:21].decode(errors="ignore")
+    return f"nbmigrate:{head}:{hashlib.sha1(schema.encode()).hexdigest()[:32]}"
+
+
+def _get_lock(conn: Connection, name: str, timeout: int) -> bool:
+    got = conn.execute(text("SELECT GET_LOCK(:name, :timeout)"),
+                       {"name": name, "timeout": timeout}).scalar()
+    return got == 1

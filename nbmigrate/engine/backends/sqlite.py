@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
-from ..locks import poll, waiting
+from ..locks import file_lock
 from .base import Backend
 
 
@@ -30,6 +30,15 @@ class SQLite(Backend):
             event.listen(engine, "connect", _no_implicit_transactions)
             event.listen(engine, "begin", _begin)
 
+    def adopt(self, conn: Connection) -> None:
+        """DDL in real transactions on an env.py's own pysqlite connection too (unless it
+        is inside a transaction of its own already)."""
+        if self.transactional_ddl(conn.engine) or conn.in_transaction():
+            return
+        self.prepare(conn.engine)
+        if event.contains(conn.engine, "begin", _begin):
+            _no_implicit_transactions(conn.connection.dbapi_connection, None)
+
     def transactional_ddl(self, engine: Engine) -> bool:
         return event.contains(engine, "begin", _begin)
 
@@ -39,34 +48,14 @@ class SQLite(Backend):
     @contextmanager
     def lock(self, conn: Connection, timeout: float,
              on_wait: Callable[[str], None] | None) -> Iterator[None]:
-        """An exclusive lock on a file beside the database (one process only can see an
-        in-memory database; Windows has no flock, and SQLite's own locking applies)."""
-        database = conn.engine.url.database
-        try:
-            import fcntl
-        except ImportError:
-            fcntl = None  # type: ignore[assignment]
-        if fcntl is None or not database or database == ":memory:" \
-                or database.startswith("file:"):
+        """A lock file beside the database file, whatever path, link or URI named it;
+        none for an in-memory or temporary database, which only this process sees."""
+        path = database_file(conn)
+        if not path:
             yield
             return
-        path = Path(database).with_name(Path(database).name + ".nbmigrate-lock")
-        with open(path, "a+") as handle:
-
-            def take() -> bool:
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    return False
-                return True
-
-            if not take():
-                waiting(on_wait, timeout)
-                poll(take, timeout, interval=0.05)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with file_lock(os.path.realpath(path) + ".nbmigrate-lock", timeout, on_wait):
+            yield
 
     def schema_signature(self, conn: Connection) -> tuple:
         """``PRAGMA schema_version`` of every attached database (bumped by every schema
@@ -90,6 +79,15 @@ class SQLite(Backend):
             "SELECT tbl_name FROM sqlite_master WHERE type = 'index' AND name = ?",
             (name,)).first()
         return found[0] if found else ""
+
+
+def database_file(conn: Connection) -> str:
+    """The file SQLite opened as the ``main`` database ("" for memory or temporary)."""
+    ours = not conn.in_transaction()
+    rows = conn.exec_driver_sql("PRAGMA database_list").all()
+    if ours and conn.in_transaction():
+        conn.commit()  # hold nothing of SQLite's own locks while waiting for ours
+    return next((file or "" for _seq, name, file in rows if name == "main"), "")
 
 
 def _rows(conn: Connection, table: str) -> list:
