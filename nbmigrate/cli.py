@@ -36,6 +36,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageProblem as exc:  # argparse's message already names the program
         print(exc, file=sys.stderr)
         return exc.exit_code
+    except KeyboardInterrupt:  # Ctrl-C outside a run: a migration run says where it stopped
+        print("nbmigrate: interrupted", file=sys.stderr)
+        return 130
     except NbMigrateError as exc:
         if getattr(exc, "rendered", ""):
             print(exc.rendered)  # what a partly rendered --sql wrote, then why it stopped

@@ -27,15 +27,16 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import audit, plans
 from .connections import Database, short_error
-from .errors import DestructiveChange, NbMigrateError, SqlStopped
-from .guard import Guard, Refused
+from .errors import DestructiveChange, Interrupted, NbMigrateError, SqlStopped
+from .guard import CommitsItself, Guard, Refused
 from .locks import migration_lock
 from .plans import Plan
 from .results import ApplyResult, SqlScript, Step
-from .runner import failed_statement, kept_statements, run_env
+from .runner import alembic_quiet, failed_statement, kept_statements, run_env
 from .savepoints import Savepoints
 from .targets import check_exists, check_target, parse_range
 from .text import heads_text
+from .trail import Trail
 from .workspace import Workspace
 
 Progress = Callable[[Step, int, int], None]  # (the step just done, steps done, steps planned)
@@ -59,6 +60,8 @@ class Run:
     before: tuple[str, ...] = ()  # the database's heads when the run began
     done: list[Step] = field(default_factory=list)
     planned: list[Any] = field(default_factory=list)
+    clock: float = 0.0  # when the step in progress began
+    savepoints: Savepoints | None = None  # the run is one transaction
 
 
 def move(ws: Workspace, action: str, target: Any, *, sql: bool, db: str | None,
@@ -167,27 +170,53 @@ def _revision(step: Any) -> str:
     return revision.revision if revision is not None else ""
 
 
-def _stepper(run: Run, guard: Guard | None, *, after: Callable[[Any, float], None] | None = None
+def _stepper(run: Run, guard: Guard | None, *, trail: Trail | None = None,
+             after: Callable[[Step], None] | None = None
              ) -> Callable[[Any, Any], Iterator[Any]]:
     """The env.py ``fn``: hands Alembic one step at a time, so that each statement is
-    known to be that step's, and each step is known to be done when the next is asked
-    for (whichever env.py runs)."""
+    known to be that step's, and each step is known to be done (its record made and
+    logged in its own transaction) whichever env.py runs."""
+
+    def applied(ctx: Any, step: Any, **_: Any) -> None:  # Alembic's on_version_apply
+        record = _record(step, time.perf_counter() - run.clock)
+        run.done.append(record)
+        if trail is not None:
+            trail.applied(ctx.connection, record)
 
     def fn(heads: Any, context: Any) -> Iterator[Any]:
         chosen = run.steps(heads, context)
         run.planned.extend(chosen)
+        if trail is not None:
+            context.on_version_apply_callbacks = (*context.on_version_apply_callbacks, applied)
         for step in chosen:
             run.current = _revision(step)
             if guard is not None:
                 guard.start(run.current)
-            clock = time.perf_counter()
+            run.clock = time.perf_counter()
+            if trail is not None:
+                trail.starting(_record(step.info, 0.0))
             yield step
-            if after is not None:
-                after(step, time.perf_counter() - clock)
+            if after is not None and run.done:
+                after(run.done[-1])
         if guard is not None:
             guard.finish()
 
     return fn
+
+
+def _record(info: Any, seconds: float | None) -> Step:
+    """The Step a run reports (and logs) for Alembic's MigrationInfo ``info``."""
+    return Step(info.up_revision_id or "", info.up_revision.doc if info.up_revision else "",
+                "stamp" if info.is_stamp else ("up" if info.is_upgrade else "down"), seconds,
+                audit.utcnow() - timedelta(seconds=seconds or 0),
+                ",".join(info.source_revision_ids), ",".join(info.destination_revision_ids))
+
+
+def _in_progress(run: Run) -> Step | None:
+    """The step that was running when the run stopped, as far as it got."""
+    if len(run.planned) <= len(run.done) or not hasattr(run.planned[len(run.done)], "info"):
+        return None
+    return _record(run.planned[len(run.done)].info, time.perf_counter() - run.clock)
 
 
 def _one_transaction(run: Run, chosen: list) -> bool:
@@ -197,31 +226,50 @@ def _one_transaction(run: Run, chosen: list) -> bool:
 
 def _rehearse(run: Run) -> Plan:
     """The plan: where DDL is transactional, the run itself in a transaction that is always
-    rolled back; elsewhere a reading that sends only reads."""
+    rolled back; elsewhere (or where a script commits) a reading that sends only reads."""
     database = run.database
-    stopped: dict[str, str] = {}
     with run.ws.connect(database) as conn:
         current = database.heads(conn)
         chosen = run.steps(current)
-        live = _one_transaction(run, chosen)
-        guard = Guard(database, confirmed=True, send=live, rehearsal=live)
+        plan = _rehearsal(run, conn, current, chosen, live=_one_transaction(run, chosen))
+        if plan is None:  # a script commits, which a rehearsal never does: read it instead
+            run.planned.clear()
+            plan = _rehearsal(run, conn, current, chosen, live=False)
+    return plan
+
+
+def _rehearsal(run: Run, conn: Any, current: tuple[str, ...], chosen: list, *, live: bool
+               ) -> Plan | None:
+    """One rehearsal (``live``) or reading of the run; None if a script committed."""
+    database = run.database
+    stopped: dict[str, str] = {}
+    guard = Guard(database, confirmed=True, send=live, rehearsal=live)
+    if live:
+        if conn.in_transaction():
+            conn.commit()
+        conn.begin()
+        database.backend.rehearse(conn, REHEARSAL_LOCK_TIMEOUT)
+
+    def own_connection(_theirs: Any) -> None:  # what env.py sends there is not undone
+        nonlocal live
+        live = guard.rehearsal = guard.send = False  # so it is read, never sent
+
+    try:
+        with run.ws.environment(database, connection=conn) as config, guard.watching(), \
+                alembic_quiet():
+            run_env(config, run.script, _stepper(run, guard), guard_logging=run.foreign,
+                    on_own_connection=own_connection, **run.env_kw)
+    except Refused:
         if live:
-            if conn.in_transaction():
-                conn.commit()
-            conn.begin()
-            database.backend.rehearse(conn, REHEARSAL_LOCK_TIMEOUT)
-        try:
-            with run.ws.environment(database, connection=conn) as config, guard.watching():
-                run_env(config, run.script, _stepper(run, guard), guard_logging=run.foreign,
-                        **run.env_kw)
-        except Refused:
-            stopped[guard.revision] = ("the project's env.py commits each revision, which a "
-                                       "rehearsal never does")
-        except Exception as exc:  # noqa: BLE001 - what the real run would hit, shown in the plan
-            stopped[guard.revision or _revision(chosen[0])] = _why(exc, guard, database, live)
-        finally:
-            conn.rollback()
-            guard.forget_copies()
+            return None
+        stopped[guard.revision] = "the project's env.py commits, which a reading never does"
+    except KeyboardInterrupt:
+        raise Interrupted(f"{run.action} --dry-run interrupted; nothing changed") from None
+    except Exception as exc:  # noqa: BLE001 - what the real run would hit, shown in the plan
+        stopped[guard.revision or _revision(chosen[0])] = _why(exc, guard, database, live)
+    finally:
+        conn.rollback()
+        guard.forget_copies()
     return plans.from_statements(run.action, database, run.target, current, chosen, guard,
                                  stopped, run.ws.project.signature())
 
@@ -250,27 +298,15 @@ def _reason(exc: BaseException, database: Database) -> str:
 
 
 def _apply(run: Run, *, guarded: bool, on_progress: Progress | None) -> ApplyResult:
-    """Run the steps under the migration lock, guarded, logged and timed."""
+    """Run the steps under the migration lock, guarded, each logged with itself: as one
+    transaction where DDL is transactional, unless a script commits (then again, each
+    revision on its own)."""
     ws, database = run.ws, run.database
     started = time.perf_counter()
-
-    def step_done(step: Any, seconds: float) -> None:
-        info = step.info
-        run.done.append(Step(
-            info.up_revision_id or "", info.up_revision.doc if info.up_revision else "",
-            "stamp" if info.is_stamp else ("up" if info.is_upgrade else "down"), seconds,
-            audit.utcnow() - timedelta(seconds=seconds), ",".join(info.source_revision_ids),
-            ",".join(info.destination_revision_ids)))
-        if savepoints is not None:
-            savepoints.next()
-        if on_progress is not None:
-            on_progress(run.done[-1], len(run.done), len(run.planned))
-
     options = ws.options
     with ws.connect(database) as conn, migration_lock(
         conn, database.backend, timeout=options.lock_timeout, on_wait=options.on_wait
     ) as waited:
-        audit.ensure_log(conn)
         before = run.before = database.heads(conn)  # under the lock: others' work counts
         chosen = run.steps(before) if run.action != "stamp" else []  # a stamp runs no script
         if run.previewed is not None:
@@ -280,51 +316,106 @@ def _apply(run: Run, *, guarded: bool, on_progress: Progress | None) -> ApplyRes
                 raise NbMigrateError(f"{run.action} not run: {changed} since the preview; "
                                      "nothing changed: preview again")
         one = _one_transaction(run, chosen)
-        if guarded and chosen and not one:
-            _read_first(run, conn, before)
-        guard = Guard(database, measure=guarded, confirmed=not guarded, stop=not one) \
-            if run.action != "stamp" else None
-        savepoints = Savepoints(conn, database) if one else None
         try:
-            with ws.environment(database, connection=conn) as config, \
-                    guard.watching() if guard is not None else nullcontext():
-                run_env(config, run.script, _stepper(run, guard, after=step_done),
-                        guard_logging=run.foreign, **run.env_kw)
-            if savepoints is not None:
-                savepoints.finish()
-            conn.commit()
-        except Refused as refused:
-            if savepoints is not None:
-                savepoints.abandon()
-            if conn.in_transaction():
-                conn.rollback()
-            if guard is not None and not guard.commits:
-                run.done.clear()  # nothing was committed: all of it rolled back
-            error = _refused(run, refused, database)
-            audit.write_log(conn, audit.log_rows(run.action, run.done, error=None)
-                            if run.done else [])
-            raise error from None
-        except Exception as exc:  # noqa: BLE001 - a migration can raise anything
-            if guard is not None and guard.losses and not guard.confirmed and one:
-                savepoints.abandon()  # refused, whatever failed after: nothing changes
-                run.done.clear()
-                raise DestructiveChange(run.action, run.target, _losses(guard.losses)) from None
-            if savepoints is not None:
-                savepoints.keep_done()
-            if conn.in_transaction():
-                conn.rollback()
-            error = _stopped(run, exc, guard)
-            failed = run.planned[len(run.done)] if len(run.planned) > len(run.done) else None
-            if failed is not None and hasattr(failed, "revision"):
-                run.done.append(Step(failed.revision.revision, failed.revision.doc,
-                                     "up" if failed.is_upgrade else "down", None,
-                                     audit.utcnow()))
-            audit.write_log(conn, audit.log_rows(run.action, run.done, error=str(error)))
-            raise error from None
+            _run_steps(run, conn, one=one, guarded=guarded, on_progress=on_progress)
+        except CommitsItself:  # nothing was committed: run each revision on its own
+            run.done.clear()
+            run.planned.clear()
+            _run_steps(run, conn, one=False, guarded=guarded, on_progress=on_progress)
         after = database.heads(conn)
-        audit.write_log(conn, audit.log_rows(run.action, run.done))
     return ApplyResult(run.action, database.name, run.target, before, after, run.done,
                        time.perf_counter() - started, waited)
+
+
+def _run_steps(run: Run, conn: Any, *, one: bool, guarded: bool,
+               on_progress: Progress | None) -> None:
+    """Run env.py's steps on ``conn``: ``one`` transaction with a savepoint per revision,
+    or each revision committed as env.py commits it (the plan read first if guarded)."""
+    database = run.database
+    if guarded and not one and run.action != "stamp" and run.steps(run.before):
+        _read_first(run, conn, run.before)
+    guard = Guard(database, measure=guarded, confirmed=not guarded, stop=not one,
+                  one_transaction=one) if run.action != "stamp" else None
+    trail = Trail(run.action, database, quiet=guard.quiet if guard else nullcontext)
+    trail.settle(conn, run.before)
+    run.savepoints = Savepoints(conn, database) if one else None
+    trail.held = one
+
+    def own_connection(_theirs: Any) -> None:  # env.py runs the steps on its own
+        if run.savepoints is not None:
+            run.savepoints.abandon()
+            run.savepoints = None
+        trail.held = False
+        if guard is not None:
+            guard.stop, guard.one_transaction = True, False  # what ran before may be kept
+
+    def step_done(step: Step) -> None:
+        if run.savepoints is not None:
+            run.savepoints.next()
+        if on_progress is not None:
+            on_progress(step, len(run.done), len(run.planned))
+
+    try:
+        with run.ws.environment(database, connection=conn) as config, \
+                guard.watching() if guard is not None else nullcontext():
+            run_env(config, run.script, _stepper(run, guard, trail=trail, after=step_done),
+                    guard_logging=run.foreign, on_own_connection=own_connection,
+                    **run.env_kw)
+        if run.savepoints is not None:
+            trail.flush(conn)
+            run.savepoints.finish()
+        conn.commit()
+    except CommitsItself:
+        if run.savepoints is not None:
+            run.savepoints.abandon()
+        raise
+    except Refused as refused:
+        raise _after_refusal(run, conn, trail, guard, refused) from None
+    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - a script raises anything
+        raise _after_failure(run, conn, trail, guard, exc) from None
+    finally:
+        trail.close()
+
+
+def _after_refusal(run: Run, conn: Any, trail: Trail, guard: Guard | None,
+                   refused: Refused) -> NbMigrateError:
+    """The guard refused: undo what can be undone, log what was kept, and say so."""
+    if run.savepoints is not None:
+        run.savepoints.abandon()
+    if conn.in_transaction():
+        conn.rollback()
+    if run.savepoints is not None or (guard is not None and not guard.commits):
+        run.done.clear()  # nothing was committed: all of it rolled back
+    error = _refused(run, refused, run.database, conn)
+    if run.done or trail.marking:
+        trail.ended(conn, _in_progress(run), audit.FAILED, str(error))
+    return error
+
+
+def _after_failure(run: Run, conn: Any, trail: Trail, guard: Guard | None,
+                   exc: BaseException) -> NbMigrateError:
+    """A script failed or the user interrupted: undo the step in progress alone, keep and
+    log the steps before it, and say where the database is now."""
+    interrupted = isinstance(exc, KeyboardInterrupt)
+    if guard is not None and guard.losses and not guard.confirmed and not interrupted \
+            and run.savepoints is not None:
+        run.savepoints.abandon()  # refused, whatever failed after: nothing changes
+        run.done.clear()
+        return DestructiveChange(run.action, run.target, _losses(guard.losses))
+    step = _in_progress(run)
+    try:
+        if run.savepoints is not None:
+            run.savepoints.undo_current()
+        elif conn.in_transaction():
+            conn.rollback()
+        error = _stopped(run, exc, guard, conn)
+        trail.ended(conn, step, audit.INTERRUPTED if interrupted else audit.FAILED, str(error))
+        if run.savepoints is not None:
+            run.savepoints.finish()
+    except SQLAlchemyError:  # the connection went with the failure: the database decides
+        conn.invalidate()
+        error = _stopped(run, exc, guard, None)
+    return error
 
 
 def _read_first(run: Run, conn: Any, heads: tuple[str, ...]) -> None:
@@ -334,9 +425,13 @@ def _read_first(run: Run, conn: Any, heads: tuple[str, ...]) -> None:
     reading = Run(run.ws, run.script, run.foreign, run.action, run.target, run.database,
                   run.steps, run.env_kw)
     try:
-        with run.ws.environment(run.database, connection=conn) as config, guard.watching():
+        with run.ws.environment(run.database, connection=conn) as config, guard.watching(), \
+                alembic_quiet():
             run_env(config, run.script, _stepper(reading, guard), guard_logging=run.foreign,
                     **run.env_kw)
+    except KeyboardInterrupt:
+        raise Interrupted(f"{run.action} interrupted while its plan was read; "
+                          "nothing changed") from None
     except Exception:  # noqa: BLE001 - a script that needs what it wrote: the real run's guard
         pass  # stops before any loss this reading could not see
     finally:
@@ -351,27 +446,30 @@ def _losses(losses: list) -> str:
                      for loss in losses)
 
 
-def _where_now(run: Run) -> tuple[str, int]:
+def _where_now(run: Run, conn: Any) -> tuple[str, int]:
     """Where the database is now, and how many of the steps done before the stop it kept
     (none if it is back where it started: the run's transaction rolled back whole)."""
     database = run.database
     try:
-        with database.connect() as conn:
-            heads = database.heads(conn)
-    except NbMigrateError:
+        if conn is not None:
+            heads = database.heads(conn, within=True)
+        else:
+            with database.connect() as fresh:
+                heads = database.heads(fresh)
+    except (NbMigrateError, SQLAlchemyError):
         return "unknown (cannot reconnect)", len(run.done)
     kept = len(run.done) if set(heads) != set(run.before) else 0
     return heads_text(heads), kept
 
 
-def _refused(run: Run, refused: Refused, database: Database) -> NbMigrateError:
+def _refused(run: Run, refused: Refused, database: Database, conn: Any) -> NbMigrateError:
     """The guard refused: everything rolled back, or (where what ran before is kept)
     stopped right before the statement that would lose data."""
     if refused.before is None and not run.done:
         return DestructiveChange(run.action, run.target, _losses(refused.losses))
     seen = refused.before
     where = f" at revision {seen.revision}, before statement {seen.number}" if seen else ""
-    now, kept = _where_now(run)
+    now, kept = _where_now(run, conn)
     if not kept:
         return DestructiveChange(run.action, run.target, _losses(refused.losses))
     return DestructiveChange(
@@ -380,21 +478,27 @@ def _refused(run: Run, refused: Refused, database: Database) -> NbMigrateError:
                 f"(this run could not be one transaction); {database.name} is now at {now}")
 
 
-def _stopped(run: Run, exc: BaseException, guard: Guard | None) -> NbMigrateError:
+def _stopped(run: Run, exc: BaseException, guard: Guard | None, conn: Any) -> NbMigrateError:
     if isinstance(exc, NbMigrateError):
         return exc
     database = run.database
     failed = run.planned[len(run.done)] if len(run.planned) > len(run.done) else None
     if isinstance(exc, (CommandError, RevisionError)) and failed is None:
         return NbMigrateError(str(exc))
-    reason = _reason(exc, database)
     where = ""
     if failed is not None and hasattr(failed, "revision"):
         where = f" at revision {failed.revision.revision} ({failed.revision.doc!r})"
-    now, kept = _where_now(run)
+    now, kept = _where_now(run, conn)
     ran = [s.sql for s in guard.statements(_revision(failed)) if s.number] \
         if guard and failed else []  # reads (unnumbered) change nothing to keep
     transactional = database.backend.transactional_ddl(database.engine)
+    if isinstance(exc, KeyboardInterrupt):
+        return Interrupted(
+            f"{run.action} of {database.name} interrupted{where}"
+            f"{', which was undone' if transactional else ''}; {kept} revision(s) applied "
+            f"before it{kept_statements(exc, ran, transactional, 'interrupted')}; "
+            f"{database.name} is now at {now}")
+    reason = _reason(exc, database)
     return NbMigrateError(
         f"{run.action} of {database.name} stopped{where}{failed_statement(exc, ran)}: "
         f"{reason}; {kept} revision(s) applied before it"

@@ -1,7 +1,10 @@
 """The audit log: a small table nbmigrate keeps in each database it migrates.
 
 One row per revision step of every upgrade, downgrade and stamp: when, how
-long, from and to which revision, by whom, and whether it succeeded.
+long, from and to which revision, by whom, and how it ended (``status``: ok,
+failed, interrupted; running while it runs). A ``Trail`` writes each step's row
+with the step itself, so the log holds exactly what the database kept, whatever
+stops the process.
 """
 
 from __future__ import annotations
@@ -24,11 +27,12 @@ from sqlalchemy import (
     Text,
     func,
     inspect,
+    null,
     select,
 )
 from sqlalchemy.engine import Connection
 
-from .results import LogEntry
+from .results import LogEntry, Step
 
 TABLE = "nbmigrate_log"  # autogen.NBMIGRATE_TABLES keeps autogenerate away from it
 
@@ -41,6 +45,7 @@ log = Table(
     Column("from_revision", String(255)),
     Column("to_revision", String(255)),
     Column("direction", String(8), nullable=False),  # up, down, stamp
+    Column("status", String(16)),  # ok, failed, interrupted, running (absent before 0.2)
     Column("seconds", Float),
     Column("success", Boolean, nullable=False),
     Column("error", Text),
@@ -49,6 +54,7 @@ log = Table(
 )
 
 COLUMNS = LogEntry._fields  # the table's columns but its id, in order
+OK, FAILED, INTERRUPTED, RUNNING = "ok", "failed", "interrupted", "running"
 
 
 @functools.cache
@@ -68,27 +74,51 @@ def os_user() -> str:
 
 
 def ensure_log(conn: Connection) -> None:
-    """Create the log table if the database has none yet."""
-    log.create(conn, checkfirst=True)
-    conn.commit()
+    """Create the log table, or add the columns an older nbmigrate's table lacks (in the
+    caller's transaction)."""
+    inspector = inspect(conn)
+    if not inspector.has_table(TABLE):
+        log.create(conn)
+        return
+    have = {c["name"] for c in inspector.get_columns(TABLE)}
+    missing = [c for c in log.columns if c.name not in have]
+    if missing:
+        from alembic.operations import Operations
+        from alembic.runtime.migration import MigrationContext
+
+        operations = Operations(MigrationContext.configure(conn))
+        for column in missing:
+            operations.add_column(TABLE, Column(column.name, column.type))
 
 
 def write_log(conn: Connection, rows: Iterable[dict]) -> None:
-    """Append rows (dicts keyed by COLUMNS) in their own transaction."""
+    """Append rows (dicts keyed by COLUMNS) and commit."""
     rows = list(rows)
     if rows:
+        ensure_log(conn)
         conn.execute(log.insert(), rows)
         conn.commit()
 
 
 def read_log(conn: Connection, limit: int | None = None) -> list[LogEntry]:
     """The newest rows first; none if there is no table."""
-    if not inspect(conn).has_table(TABLE):
+    inspector = inspect(conn)
+    if not inspector.has_table(TABLE):
         return []
-    query = select(*(log.c[name] for name in COLUMNS)).order_by(log.c.id.desc())
-    rows = [LogEntry(*r) for r in conn.execute(query.limit(limit) if limit else query)]
+    have = {c["name"] for c in inspector.get_columns(TABLE)}
+    query = select(*(log.c[name] if name in have else null().label(name)
+                     for name in COLUMNS)).order_by(log.c.id.desc())
+    rows = [_with_status(LogEntry(*r)) for r in conn.execute(query.limit(limit) if limit
+                                                               else query)]
     conn.rollback()
     return rows
+
+
+def _with_status(entry: LogEntry) -> LogEntry:
+    """Rows an older nbmigrate wrote have no status: it follows from ``success``."""
+    if entry.status:
+        return entry
+    return entry._replace(status=OK if entry.success else FAILED)
 
 
 def applied_at(conn: Connection) -> dict[str, datetime]:
@@ -108,14 +138,12 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
-def log_rows(action: str, steps: list, error: str | None = None) -> list[dict]:
-    """Audit-log rows for ``steps``; with ``error``, the last step is the one that failed."""
-    user, version = os_user(), nbmigrate_version()
-    return [{
-        "started_at": s.started_at or utcnow(), "action": action, "revision": s.revision,
-        "from_revision": s.from_revision, "to_revision": s.to_revision,
-        "direction": s.direction, "seconds": s.seconds,
-        "success": error is None or i < len(steps) - 1,
-        "error": error if error is not None and i == len(steps) - 1 else None,
-        "os_user": user, "nbmigrate_version": version,
-    } for i, s in enumerate(steps)]
+def row(action: str, step: Step, status: str, error: str | None = None) -> dict:
+    """The audit-log row of one step."""
+    return {
+        "started_at": step.started_at or utcnow(), "action": action, "revision": step.revision,
+        "from_revision": step.from_revision, "to_revision": step.to_revision,
+        "direction": step.direction, "status": status, "seconds": step.seconds,
+        "success": status == OK, "error": error,
+        "os_user": os_user(), "nbmigrate_version": nbmigrate_version(),
+    }

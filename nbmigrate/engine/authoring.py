@@ -49,7 +49,7 @@ def diff(ws: Workspace, *, db: str | None = None, metadata: str | None = None) -
         database = ws.database(db)
         return _diff_through_env(ws, database)
     database = ws.database(db)
-    with database.connect() as conn:
+    with ws.connect(database, create=False) as conn:
         ops, code, renames, migration_ops = autogen.compare(conn, model)
         dialect = conn.dialect
     return Diff(ops, code, label, database.name, renames,

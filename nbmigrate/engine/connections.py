@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from alembic.runtime.migration import MigrationContext
@@ -24,14 +25,15 @@ class VersionTable(NamedTuple):
     schema: str | None = None
 
 
-def current_heads(connection: Connection, table: VersionTable | None = None
-                  ) -> tuple[str, ...]:
-    """The revisions recorded in the version table (default Alembic's ``alembic_version``)."""
+def current_heads(connection: Connection, table: VersionTable | None = None, *,
+                  within: bool = False) -> tuple[str, ...]:
+    """The revisions recorded in the version table (default Alembic's ``alembic_version``);
+    ``within``: as the caller's open transaction sees them, leaving it open."""
     table = table or VersionTable()
     context = MigrationContext.configure(
         connection, opts={"version_table": table.name, "version_table_schema": table.schema})
     heads = context.get_current_heads()
-    if connection.in_transaction():
+    if connection.in_transaction() and not within:
         connection.rollback()  # leave no transaction open: Alembic must start its own
     return tuple(heads)
 
@@ -69,9 +71,17 @@ class Database:
     def version_table(self) -> str:
         return (self.version or VersionTable()).name
 
-    def heads(self, connection: Connection) -> tuple[str, ...]:
-        """The revisions recorded in this database's version table."""
-        return current_heads(connection, self.version)
+    def missing(self) -> bool:
+        """Whether the database is a file not made yet (connecting would make it)."""
+        if not self.backend.file_based:
+            return False
+        name = (self.url.database or "").removeprefix("file:").split("?")[0]
+        return bool(name) and name != ":memory:" and not Path(name).exists()
+
+    def heads(self, connection: Connection, *, within: bool = False) -> tuple[str, ...]:
+        """The revisions recorded in this database's version table (``within``: in the
+        caller's open transaction, left open)."""
+        return current_heads(connection, self.version, within=within)
 
     def connect(self) -> Connection:
         """A new connection; failures become one line without the password."""

@@ -70,6 +70,12 @@ class DestructiveChange(NbMigrateError):
         self.action, self.target, self.loss, self.stopped = action, target, loss, stopped
 
 
+class Interrupted(NbMigrateError):
+    """The user interrupted a run (Ctrl-C): the step in progress was undone."""
+
+    exit_code = 130  # as a shell reports SIGINT
+
+
 class SqlStopped(NbMigrateError):
     """``--sql`` stopped part-way: ``rendered`` is the SQL written before the failure."""
 

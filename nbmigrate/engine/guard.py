@@ -30,6 +30,7 @@ from .statements import CHECKS, RISKY, TRANSACTION, Effect, classify, plain
 _CREATE_TABLE = re.compile(r"^\s*create\s+(?:temp\w*\s+)?table\s+(?:if\s+not\s+exists\s+)?"
                            r"([\w.\"`]+)", re.IGNORECASE)
 READING_TABLE = "nbmigrate_reading_version"  # a reading's own copy of the version table
+_COMMIT = re.compile(r"^\s*(commit|end)\b", re.IGNORECASE)
 _READ = re.compile(r"^\s*(\(\s*)*(select|with|show|pragma|explain|describe|values)\b",
                    re.IGNORECASE)
 
@@ -68,27 +69,35 @@ class Refused(Exception):
         self.losses, self.before = losses, before
 
 
+class CommitsItself(Exception):
+    """A script commits the migration's connection: the run cannot be one transaction
+    (raised before the commit, so nothing of the run is kept)."""
+
+
 class Guard:
     """Judges the statements one migration run sends to ``database``.
 
     ``measure``: count what losses would lose; ``confirmed``: losses are allowed;
     ``stop``: an unconfirmed loss stops the run before it is sent (where what ran
     before cannot be rolled back); ``send``: False records every statement that is not
-    a read and sends a no-op in its place.
+    a read and sends a no-op in its place; ``one_transaction``: the run is one transaction,
+    so a commit from a script stops it (``CommitsItself``) before it commits.
     """
 
     def __init__(self, database: Database, *, measure: bool = True, confirmed: bool = False,
-                 stop: bool = False, send: bool = True, rehearsal: bool = False) -> None:
+                 stop: bool = False, send: bool = True, rehearsal: bool = False,
+                 one_transaction: bool = False) -> None:
         self.database = database
         self.backend = database.backend
         self.version_table = database.version_table
         self.measure, self.confirmed, self.stop, self.send = measure, confirmed, stop, send
-        self.rehearsal = rehearsal
+        self.rehearsal, self.one_transaction = rehearsal, one_transaction
         self.seen: list[Seen] = []
         self.losses: list[Loss] = []
         self.observed = Observed()
         self.revision = ""
         self.commits = 0  # transactions committed during the run
+        self.started = False  # the first step began (what env.py commits before is its own)
         self._numbers: dict[str, int] = {}
         self._busy = False  # the guard's own queries
         self._copied: dict[int, Connection] = {}  # connections with a reading's version copy
@@ -107,9 +116,19 @@ class Guard:
             event.remove(Engine, "before_cursor_execute", self._before)
             event.remove(Engine, "commit", self._commit)
 
+    @contextmanager
+    def quiet(self) -> Iterator[None]:
+        """nbmigrate's own statements (the audit log): not the migration's, not judged."""
+        busy, self._busy = self._busy, True
+        try:
+            yield
+        finally:
+            self._busy = busy
+
     def start(self, revision: str) -> None:
         """The statements from here on are ``revision``'s."""
         self.revision = revision
+        self.started = True
 
     def finish(self) -> None:
         """Every step ran: refuse now (the caller rolls back) if data would be lost."""
@@ -122,8 +141,10 @@ class Guard:
                 and conn.engine.url == self.database.url)
 
     def _commit(self, conn: Connection) -> None:
-        if not self._ours(conn):
+        if not self._ours(conn) or not self.started:
             return
+        if self.one_transaction:
+            raise CommitsItself()
         if self.rehearsal or (self.losses and not self.confirmed):
             raise Refused(self.losses)  # a rehearsal, or lost data, is never committed
         self.commits += 1
@@ -132,6 +153,8 @@ class Guard:
                 context: Any, executemany: bool) -> tuple[str, Any]:
         if not self._ours(conn):
             return statement, parameters
+        if self.one_transaction and _COMMIT.match(statement):
+            raise CommitsItself()  # a script's own COMMIT would end the run's transaction
         if self._bookkeeping(statement):
             if self.send or _READ.match(statement) or TRANSACTION.match(statement):
                 return statement, parameters
@@ -207,7 +230,8 @@ class Guard:
                               live=self.send, observed=self.observed)
             seen.effects = []
             pairs: list[tuple[Effect, Impact]] = []
-            for found in classify(statement, dialect.name, parameters, dialect.paramstyle):
+            for found in plain(statement, dialect.name) or classify(
+                    statement, dialect.name, parameters, dialect.paramstyle):
                 found = self._known(conn, measure, found)
                 judged = measure.judge(found) if self.measure and (
                     found.loses or found.kind in CHECKS or found.kind == "unknown") \
@@ -240,7 +264,8 @@ class Guard:
     def effects(self, seen: Seen) -> list[Effect]:
         """What a statement does (read now if it was not read when it ran)."""
         if seen.effects is None:
-            seen.effects = plain(seen.sql) or classify(seen.sql, self.database.dialect)
+            seen.effects = plain(seen.sql, self.database.dialect) or classify(
+                seen.sql, self.database.dialect)
             seen.impacts = [Impact() for _ in seen.effects]
         return seen.effects
 

@@ -6,9 +6,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from alembic.runtime.migration import RevisionStep
+from alembic.util import CommandError
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import applying, audit, autogen, plans
+from . import applying, audit, authoring, autogen, plans
 from .connections import short_error
 from .errors import NbMigrateError
 from .graph import RevisionGraph, build_graph
@@ -28,6 +29,7 @@ from .results import (
 from .tags import load_tags
 from .targets import check_target, parse_range
 from .text import heads_text
+from .trail import cut_off
 from .workspace import Workspace
 
 
@@ -64,7 +66,7 @@ def current(ws: Workspace, *, db: str | None = None) -> CurrentState:
     project = ws.project
     script = project.script
     database = ws.database(db)
-    with ws.connect(database) as conn:
+    with ws.connect(database, create=False) as conn:
         heads = database.heads(conn)
     known = [h for h in heads if _known(project, h)]
     unknown = tuple(h for h in heads if h not in known)
@@ -126,29 +128,45 @@ def status(ws: Workspace, *, metadata: str | None = None) -> Status:
         model, label = ws.model(metadata)
     except NbMigrateError:
         model, label = None, ""
+    through_env = model is None and ws.foreign()  # as check does: env.py's own model
     rows = []
     for db in ws.databases:
         try:
-            ws.learn_version(db)
-            with db.engine.connect() as conn:
+            with ws.connect(db, create=False) as conn:
                 at = db.heads(conn)
                 drift = None if model is None else len(autogen.compare(conn, model)[0])
-        except SQLAlchemyError as exc:  # a row that says why, never a traceback
+            note = f"model {label}" if model is not None else "no model to compare"
+            if through_env and not db.missing():
+                drift, note = _drift_through_env(ws, db.name)
+        except (SQLAlchemyError, NbMigrateError) as exc:  # a row that says why, not a traceback
+            why = short_error(exc, db.url) if isinstance(exc, SQLAlchemyError) else str(exc)
             rows.append(DatabaseStatus(db.name, db.dialect, db.masked_url, False, None,
-                                       script_heads, None, None, short_error(exc, db.url)))
+                                       script_heads, None, None, why))
             continue
         pending = len(project.pending(tuple(h for h in at if _known(project, h))))
-        note = f"model {label}" if model is not None else "no model to compare"
         rows.append(DatabaseStatus(db.name, db.dialect, db.masked_url, True, heads_text(at),
                                    script_heads, pending, drift, note))
     return Status(rows)
 
 
+def _drift_through_env(ws: Workspace, db: str) -> tuple[int | None, str]:
+    """How many differences ``check`` finds through the project's env.py, and the note."""
+    try:
+        return len(authoring.diff(ws, db=db).operations), f"model {authoring.ENV_MODEL}"
+    except (NbMigrateError, CommandError) as exc:  # no model there, or not up to date
+        return None, f"not compared: {str(exc).splitlines()[0]}"
+
+
 def log(ws: Workspace, *, db: str | None = None, limit: int | None = 200) -> AuditLog:
     """What nbmigrate applied to the database, newest first (the audit log)."""
     database = ws.database(db)
-    with database.connect() as conn:
+    with ws.connect(database, create=False) as conn:
         rows = audit.read_log(conn, limit)
+        if any(r.status == audit.RUNNING for r in rows) and \
+                not database.backend.migration_running(conn):  # its run was cut off
+            cut = cut_off(database.heads(conn))
+            rows = [r._replace(status=audit.INTERRUPTED, error=cut)
+                    if r.status == audit.RUNNING else r for r in rows]
     return AuditLog(database.name, rows)
 
 

@@ -402,6 +402,7 @@ class LogEntry(NamedTuple):
     from_revision: str | None
     to_revision: str | None
     direction: str
+    status: str  # ok, failed, interrupted; running while a run is under way
     seconds: float | None
     success: bool
     error: str | None

@@ -1,10 +1,21 @@
-"""Running an Alembic environment (env.py) against one connection."""
+"""Running an Alembic environment (env.py) against one connection, whatever env.py does.
+
+nbmigrate hands env.py its connection in ``config.attributes["connection"]``. Real
+env.py files take it in three shapes: as a Connection (Alembic's cookbook), as an
+Engine they call ``.connect()`` or ``.begin()`` on (SQLAlchemy 1.x recipes, mlflow),
+or not at all (``alembic init``'s template makes its own Engine from
+``sqlalchemy.url``). ``EngineFace`` serves the first two; the third is met at
+``context.configure()``, which every env.py calls: a connection to the same database
+is swapped for nbmigrate's, so the lock, the guard and the run's one transaction
+still hold.
+"""
 
 from __future__ import annotations
 
 import io
 import logging
 import logging.config
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -13,27 +24,149 @@ from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import MetaData
-from sqlalchemy.engine import Connection
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import URL, Connection, Engine
 
+from .backends import backend_for
 from .connections import Database, VersionTable
+from .errors import NbMigrateError
 from .project import Project
+from .secrets import mask_url
 from .text import clip
+
+# Told, before any migration statement, that env.py kept a connection of its own.
+OnOwnConnection = Callable[[Connection], None]
 
 
 def run_env(
     config: Config,
     script: ScriptDirectory,
-    fn: Callable[[Any, MigrationContext], list],
+    fn: Callable[[Any, MigrationContext], Any],
     *,
     guard_logging: bool,
+    on_own_connection: OnOwnConnection | None = None,
     **env_kw: Any,
 ) -> None:
     """Run ``env.py`` with ``fn`` choosing the steps, as ``alembic.command`` does."""
-    with preserve_logging() if guard_logging else _nothing(), EnvironmentContext(
-        config, script, fn=fn, **env_kw
+    given = config.attributes.get("connection")
+    ours = given.real if isinstance(given, EngineFace) else None
+    with preserve_logging() if guard_logging else _nothing(), _Context(
+        config, script, ours, on_own_connection, fn=fn, **env_kw
     ):
         script.run_env()
+
+
+class _Context(EnvironmentContext):
+    """Alembic's EnvironmentContext, seeing the connection each env.py configures."""
+
+    def __init__(self, config: Config, script: ScriptDirectory, ours: Connection | None,
+                 on_own_connection: OnOwnConnection | None, **kw: Any) -> None:
+        super().__init__(config, script, **kw)
+        self.ours, self.on_own_connection = ours, on_own_connection
+        self.sent: set[int] = set()  # connections that ran statements before configure()
+
+    def _note(self, conn: Connection, *_: Any) -> None:
+        self.sent.add(id(conn))
+
+    def __enter__(self) -> _Context:
+        if self.ours is not None:
+            event.listen(Engine, "before_cursor_execute", self._note)
+        return super().__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop_noting()
+        super().__exit__(*exc)
+
+    def _stop_noting(self) -> None:
+        if event.contains(Engine, "before_cursor_execute", self._note):
+            event.remove(Engine, "before_cursor_execute", self._note)
+
+    def configure(self, connection: Any = None, **kw: Any) -> None:  # type: ignore[override]
+        connection = _unwrap(connection)
+        if connection is not None and self.ours is not None and connection is not self.ours:
+            connection = self._adopt(connection)
+        self._stop_noting()
+        super().configure(connection=connection, **kw)
+
+    def _adopt(self, theirs: Connection) -> Connection:
+        """nbmigrate's connection in place of one env.py opened to the same database; an
+        error if env.py connected elsewhere."""
+        assert self.ours is not None
+        if not same_database(theirs.engine.url, self.ours.engine.url):
+            raise NbMigrateError(
+                f"the project's env.py connects to {mask_url(theirs.engine.url)}, not to "
+                f"{mask_url(self.ours.engine.url)}: nbmigrate migrates one database at a "
+                "time, the one it was asked to; have env.py use sqlalchemy.url or "
+                "config.attributes['connection']")
+        if id(theirs) not in self.sent:
+            return self.ours  # nothing set up on theirs: ours does the same, and more
+        backend_for(theirs.engine).adopt(theirs)
+        if self.on_own_connection is not None:
+            self.on_own_connection(theirs)  # it set its session up: keep it, and say so
+        return theirs
+
+
+# ``alembic.context``'s functions are set up per class: let them reach this subclass.
+_Context._setups[_Context] = EnvironmentContext._setups[EnvironmentContext]
+
+
+def same_database(a: URL, b: URL) -> bool:
+    """Whether two URLs name the same database (drivers and passwords aside)."""
+    def key(url: URL) -> tuple:
+        database = url.database or ""
+        if backend_for(url).file_based and database and not database.startswith(
+                (":memory:", "file:")):
+            database = os.path.realpath(database)  # one file, however its path is written
+        return (url.get_backend_name(), url.host or "", url.port, database,
+                url.username or "")
+
+    return key(a) == key(b)
+
+
+def _unwrap(connection: Any) -> Any:
+    return connection.real if isinstance(connection, (EngineFace, _Borrowed)) else connection
+
+
+class _Borrowed:
+    """nbmigrate's connection lent as if newly opened: closing it leaves it open."""
+
+    def __init__(self, real: Connection) -> None:
+        self.real = real
+
+    def __enter__(self) -> Connection:
+        return self.real
+
+    def __exit__(self, *exc: Any) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+class EngineFace:
+    """nbmigrate's connection, usable as a Connection and as an Engine (``.connect()``,
+    ``.begin()``), so env.py files written either way run on it."""
+
+    def __init__(self, real: Connection) -> None:
+        self.real = real
+
+    def connect(self) -> _Borrowed:
+        return _Borrowed(self.real)
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """As ``Engine.begin()``: a transaction, unless nbmigrate's run is already in one."""
+        if self.real.in_transaction():
+            yield self.real
+            return
+        with self.real.begin():
+            yield self.real
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
 
 
 def configured_version_table(config: Config, script: ScriptDirectory) -> VersionTable:
@@ -55,19 +188,34 @@ def failed_statement(exc: BaseException, ran: list[str]) -> str:
     return f" on {clip(statement, 70)}" if statement else ""
 
 
-def kept_statements(exc: BaseException, ran: list[str], transactional: bool) -> str:
-    """What the failed revision did before failing and the database kept (DDL that commits
-    as it goes, as on MySQL/MariaDB); "" where the whole revision rolled back."""
+def kept_statements(exc: BaseException, ran: list[str], transactional: bool,
+                    how: str = "failed") -> str:
+    """What the ``how`` (failed, interrupted) revision did before it stopped and the
+    database kept (DDL that commits as it goes, as on MySQL/MariaDB); "" where the whole
+    revision rolled back."""
     done = ran[:-1] if getattr(exc, "statement", None) and ran else ran
     if transactional or not done:
         return ""
-    return (f"; kept from the failed revision, as this database commits each DDL statement: "
+    return (f"; kept from the {how} revision, as this database commits each DDL statement: "
             f"{'; '.join(clip(s, 50) for s in done)}")
 
 
 @contextmanager
 def _nothing() -> Iterator[None]:
     yield
+
+
+@contextmanager
+def alembic_quiet() -> Iterator[None]:
+    """Alembic's INFO lines ("Running upgrade ...") held back: a dry run or a reading runs
+    nothing that stays, whatever level the user's logging gives Alembic."""
+    logger = logging.getLogger("alembic.runtime.migration")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _skip_file_config(*_: Any, **__: Any) -> None:
@@ -122,7 +270,7 @@ class Environment:
                 full = database.url.render_as_string(hide_password=False)
                 self.config.set_section_option(section, "sqlalchemy.url", full.replace("%", "%%"))
         if connection is not None:
-            attributes["connection"] = connection
+            attributes["connection"] = EngineFace(connection)
         if metadata is not None:
             attributes["target_metadata"] = metadata
         if on_version_apply is not None:

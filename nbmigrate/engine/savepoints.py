@@ -11,8 +11,9 @@ from sqlalchemy.engine import Connection
 
 from .connections import Database
 
-# a script that commits, or needs autocommit, cannot run inside one outer transaction
-_COMMITS = re.compile(r"autocommit_block|[\"']\s*commit\b|\.commit\(\)", re.IGNORECASE)
+# a script that needs autocommit, or sends COMMIT, cannot run inside one outer transaction
+# (one that commits its connection otherwise is found as it runs: guard.CommitsItself)
+_COMMITS = re.compile(r"autocommit_block|[\"']\s*commit\b", re.IGNORECASE)
 
 
 class Savepoints:
@@ -38,8 +39,8 @@ class Savepoints:
 
     @staticmethod
     def suit(database: Database, steps: list[Any]) -> bool:
-        """Savepoints and transactional DDL on this database, and no script that commits
-        or needs autocommit (``autocommit_block()``, ``op.execute("COMMIT")``)."""
+        """Savepoints and transactional DDL on this database, and no script that needs
+        autocommit or sends COMMIT (``autocommit_block()``, ``op.execute("COMMIT")``)."""
         backend = database.backend
         if not backend.savepoints or not backend.transactional_ddl(database.engine):
             return False
@@ -59,14 +60,15 @@ class Savepoints:
         self._run(f"RELEASE SAVEPOINT {self.NAME}", f"SAVEPOINT {self.NAME}")
 
     def finish(self) -> None:
-        self._run(f"RELEASE SAVEPOINT {self.NAME}")
-        self.outer.commit()
+        """Commit the revisions done."""
+        if self.outer.is_active:
+            self._run(f"RELEASE SAVEPOINT {self.NAME}")
+            self.outer.commit()
 
-    def keep_done(self) -> None:
-        """The revision in progress failed: undo it alone and keep those before it."""
+    def undo_current(self) -> None:
+        """The revision in progress failed: undo it alone (``finish`` keeps those before)."""
         if self.outer.is_active:
             self._run(f"ROLLBACK TO SAVEPOINT {self.NAME}")
-            self.outer.commit()
 
     def abandon(self) -> None:
         """Undo the whole upgrade."""

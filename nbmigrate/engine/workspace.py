@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from alembic.script import ScriptDirectory
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, create_engine
 from sqlalchemy.engine import Connection
 
 from .advice import Command
@@ -137,8 +137,12 @@ class Workspace:
             raise NbMigrateError(f"{target!r} is neither a database URL nor a notebook variable")
         raise NbMigrateError(f"not a database URL: {redact(target)!r}")
 
-    def connect(self, database: Database) -> Connection:
-        """A connection to ``database``, its version table known (to read or move heads)."""
+    def connect(self, database: Database, *, create: bool = True) -> Connection:
+        """A connection to ``database``, its version table known (to read or move heads);
+        ``create=False`` to read: a database file not made yet reads as an empty database
+        and is not made."""
+        if not create and database.missing():
+            return create_engine("sqlite://").connect()
         self.learn_version(database)
         return database.connect()
 
@@ -164,7 +168,7 @@ class Workspace:
             return None, "no database connected"
         database = self.database(db)
         try:
-            with self.connect(database) as conn:
+            with self.connect(database, create=False) as conn:
                 return read(database, conn), ""
         except NbMigrateError as exc:
             if db is not None:

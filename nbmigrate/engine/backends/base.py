@@ -32,6 +32,10 @@ class Backend:
     def prepare(self, engine: Engine) -> None:
         """Adjust a new Engine made by nbmigrate (nothing by default)."""
 
+    def adopt(self, conn: Connection) -> None:
+        """Make a connection an env.py opened itself behave as nbmigrate's own (nothing
+        by default)."""
+
     def transactional_ddl(self, engine: Engine) -> bool:
         """Whether DDL on ``engine`` runs inside transactions that can roll back."""
         from alembic.ddl.impl import DefaultImpl
@@ -47,6 +51,10 @@ class Backend:
              on_wait: Callable[[str], None] | None) -> Iterator[None]:
         """Hold the database's migration lock (none where the dialect has no way)."""
         yield
+
+    def migration_running(self, conn: Connection) -> bool:
+        """Whether a migration holds this database's lock now (where that can be asked)."""
+        return False
 
     def schema_signature(self, conn: Connection) -> tuple | None:
         """A value that changes whenever the schema ``conn`` reflects changes; None where
