@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from helpers import alembic as alembic_cli
 from helpers import columns, tables, team_project, version
 
 from nbmigrate import Session
@@ -220,3 +221,33 @@ def test_a_dry_run_prints_no_alembic_running_lines(workdir, capsys):
     finally:
         logger.removeHandler(handler)
         logger.setLevel(logging.NOTSET)
+
+
+def test_a_multidb_env_py_is_refused_in_one_line_and_nothing_changes(workdir):
+    alembic_cli("init", "--template", "multidb", "alembic", cwd=workdir)
+    ini = workdir / "alembic.ini"
+    one, two = workdir / "one.db", workdir / "two.db"
+    text = ini.read_text().replace("driver://user:pass@localhost/dbname", f"sqlite:///{one}", 1)
+    ini.write_text(text.replace("driver://user:pass@localhost/dbname2", f"sqlite:///{two}", 1))
+    alembic_cli("revision", "-m", "first", cwd=workdir)
+    session = Session()
+    session.attach(ini)
+    with pytest.raises(NbMigrateError) as refused:
+        session.upgrade("head", db="engine1")
+    assert "multidb" in str(refused.value) and "\n" not in str(refused.value)
+    assert tables(f"sqlite:///{one}") == set() and tables(f"sqlite:///{two}") == set()
+
+
+def test_a_flask_migrate_env_py_outside_its_app_says_what_it_needs(workdir, monkeypatch):
+    (workdir / "flask.py").write_text(  # what Flask's current_app does with no app context
+        "class _Proxy:\n    def __getattr__(self, name):\n"
+        "        raise RuntimeError('Working outside of application context.')\n"
+        "current_app = _Proxy()\n")
+    monkeypatch.syspath_prepend(str(workdir))
+    session = project(workdir, f"sqlite:///{workdir / 'app.db'}",
+                      "from flask import current_app\nfrom alembic import context\n"
+                      "engine = current_app.extensions['migrate'].db.engine\n")
+    with pytest.raises(NbMigrateError) as refused:
+        session.upgrade("head")
+    assert "Flask-Migrate" in str(refused.value) and "app.app_context()" in str(refused.value)
+    assert version(f"sqlite:///{workdir / 'app.db'}") == set()

@@ -18,6 +18,7 @@ import logging.config
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from alembic.config import Config
@@ -50,10 +51,33 @@ def run_env(
     """Run ``env.py`` with ``fn`` choosing the steps, as ``alembic.command`` does."""
     given = config.attributes.get("connection")
     ours = given.real if isinstance(given, EngineFace) else None
+    if ours is not None and "upgrade_token" in Path(script.env_py_location).read_text(
+            encoding="utf-8"):
+        raise NbMigrateError(
+            "the project's env.py migrates several databases in one run (Alembic's multidb "
+            "template): nbmigrate migrates one database at a time; use plain alembic for "
+            "this project")
     with preserve_logging() if guard_logging else _nothing(), _Context(
         config, script, ours, on_own_connection, fn=fn, **env_kw
     ):
-        script.run_env()
+        try:
+            script.run_env()
+        except RuntimeError as exc:
+            for words, why in _CANNOT_RUN_HERE:
+                if words in str(exc):
+                    raise NbMigrateError(f"the project's env.py {why}") from None
+            raise
+
+
+# env.py files that need what a notebook does not give them, and what to do about it
+_CANNOT_RUN_HERE = [
+    ("outside of application context",
+     "is Flask-Migrate's and needs the Flask app: run the command inside "
+     "`with app.app_context():`"),
+    ("cannot be called from a running event loop",
+     "runs asyncio.run(), which cannot run inside Jupyter's event loop: use its "
+     "database's synchronous driver in sqlalchemy.url, or the nbmigrate command in a terminal"),
+]
 
 
 class _Context(EnvironmentContext):
