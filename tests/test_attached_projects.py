@@ -9,6 +9,7 @@ connects to a database other than the one being migrated.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
@@ -251,3 +252,25 @@ def test_a_flask_migrate_env_py_outside_its_app_says_what_it_needs(workdir, monk
         session.upgrade("head")
     assert "Flask-Migrate" in str(refused.value) and "app.app_context()" in str(refused.value)
     assert version(f"sqlite:///{workdir / 'app.db'}") == set()
+
+
+def test_an_async_env_py_runs_on_the_synchronous_driver(workdir):
+    alembic_cli("init", "--template", "async", "alembic", cwd=workdir)
+    ini = workdir / "alembic.ini"
+    ini.write_text(ini.read_text().replace("driver://user:pass@localhost/dbname",
+                                           f"sqlite+aiosqlite:///{workdir / 'app.db'}"))
+    revision(workdir, "r1", None, 'op.create_table("a", sa.Column("id", sa.Integer, '
+             'primary_key=True))', 'op.drop_table("a")')
+    session = Session()
+    session.attach(ini)
+    session.upgrade("head")
+    assert version(f"sqlite:///{workdir / 'app.db'}") == {"r1"}
+    assert log_rows(session) == [("r1", "up", "ok")]
+
+    async def in_a_running_event_loop():  # as a Jupyter kernel runs every cell
+        session.downgrade("base")
+
+    with pytest.raises(NbMigrateError) as refused:
+        asyncio.run(in_a_running_event_loop())
+    assert "asyncio.run()" in str(refused.value) and "Jupyter" in str(refused.value)
+    assert version(f"sqlite:///{workdir / 'app.db'}") == {"r1"}

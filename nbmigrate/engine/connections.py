@@ -106,8 +106,17 @@ def parse_url(text: str) -> URL:
     return url
 
 
+# asyncio drivers an async env.py names, and the synchronous one nbmigrate uses instead
+_SYNC_DRIVERS = {"aiosqlite": "pysqlite", "asyncpg": "psycopg", "psycopg_async": "psycopg",
+                 "aiomysql": "pymysql", "asyncmy": "pymysql"}
+
+
 def make_engine(url: URL) -> Engine:
-    """An Engine for ``url``, prepared by its backend (SQLite: real transactions around DDL)."""
+    """An Engine for ``url``, prepared by its backend (SQLite: real transactions around DDL);
+    for an asyncio driver, the database's synchronous driver."""
+    sync = _SYNC_DRIVERS.get(url.get_driver_name())
+    if sync is not None:
+        url = url.set(drivername=f"{url.get_backend_name()}+{sync}")
     try:
         engine = create_engine(url)
     except ImportError as exc:

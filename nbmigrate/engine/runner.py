@@ -16,6 +16,8 @@ import io
 import logging
 import logging.config
 import os
+import traceback
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -65,6 +67,9 @@ def run_env(
         except RuntimeError as exc:
             for words, why in _CANNOT_RUN_HERE:
                 if words in str(exc):
+                    with warnings.catch_warnings():  # the coroutine asyncio.run never ran
+                        warnings.filterwarnings("ignore", "coroutine .* never awaited")
+                        traceback.clear_frames(exc.__traceback__)
                     raise NbMigrateError(f"the project's env.py {why}") from None
             raise
 
