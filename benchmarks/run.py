@@ -19,69 +19,24 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import tracemalloc
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
 
+from benchmarks import real_projects
 from benchmarks.fixtures import (
     ddl_statements,
     empty_database,
     revision_project,
     wide_model,
 )
+from benchmarks.timing import Row, alternating, median_time, ratio
 
 # a database of the benchmarks' own, so that a test run at the same time cannot collide
 POSTGRES = os.environ.get("NBMIGRATE_BENCH_POSTGRES",
                           "postgresql+psycopg://postgres@127.0.0.1:5432/nbmigrate_bench")
-
-
-@dataclass
-class Row:
-    scenario: str
-    variant: str
-    seconds: float
-    baseline: str = ""
-    ratio: float | None = None
-    note: str = ""
-
-
-def median_time(fn: Callable[[], object], runs: int, setup: Callable[[], object] | None = None
-                ) -> float:
-    """The median wall time of ``fn`` over ``runs`` runs (``setup`` untimed before each)."""
-    times = []
-    for _ in range(runs):
-        if setup is not None:
-            setup()
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def alternating(fns: dict[str, Callable[[], object]], runs: int, setup: Callable[[], object]
-                ) -> tuple[dict[str, float], dict[str, list[float]]]:
-    """Each of ``fns`` once per round, in turn first, for ``runs`` rounds (``setup`` untimed
-    before each call): the median times, and the times of every round (to take
-    per-round ratios, which the drift of a database between rounds does not move)."""
-    times: dict[str, list[float]] = {name: [] for name in fns}
-    names = list(fns)
-    for round_ in range(runs):  # each round starts with the next variant: no one goes first
-        for name in names[round_ % len(names):] + names[:round_ % len(names)]:
-            fn = fns[name]
-            setup()
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(t) for name, t in times.items()}, times
-
-
-def ratio(times: dict[str, list[float]], top: str, bottom: str) -> float:
-    """The median of the per-round ratios ``top / bottom``."""
-    return statistics.median(a / b for a, b in zip(times[top], times[bottom], strict=True))
 
 
 def server_available(url: str) -> bool:
@@ -501,6 +456,10 @@ def main(argv: list[str] | None = None) -> int:
             lambda: autogenerate(root, tables, runs, postgres),
             lambda: preview(root, big, runs, postgres),
             lambda: startup(runs + 1),
+            lambda: real_projects.upgrades(
+                root, runs, {"sqlite": None} if args.quick else {
+                    "sqlite": None, **({"postgresql": POSTGRES} if postgres else {})},
+                ("optuna",) if args.quick else tuple(real_projects.PROJECTS)),
         ):
             new = scenario()
             rows += new

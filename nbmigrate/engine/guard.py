@@ -252,6 +252,8 @@ class Guard:
         """``e`` with what the database knows now and the statement does not say: whether
         a type change rewrites the table, which table a dropped index was on."""
         if e.kind == "alter_type" and e.detail:
+            if self.observed.made_here(e.schema, e.table, e.name):
+                return replace(e, options=e.options | {"no_rewrite"})  # nothing there to rewrite
             old = measure.column_type(e)
             if old is not None and not self.backend.rewrites(old, e.detail):
                 return replace(e, options=e.options | {"no_rewrite"})

@@ -1,0 +1,164 @@
+"""6. Real projects' own migrations: `upgrade head` from empty, nbmigrate against Alembic.
+
+optuna's RDB storage and mlflow-skinny's tracking store ship alembic.ini, env.py and
+their revisions inside their packages. Each is copied to a temporary folder and
+upgraded from an empty database, in alternating rounds, by:
+
+- nbmigrate in a fresh session (attach, then ``upgrade head``: guarded, locked, logged);
+- nbmigrate in a warm session (the scripts read once, as in a notebook);
+- ``alembic.command.upgrade`` in-process (which reads the scripts on every call);
+- the ``alembic`` command line, in a process of its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from benchmarks.fixtures import empty_database
+from benchmarks.timing import Row, alternating, ratio
+
+
+@dataclass(frozen=True)
+class Shipped:
+    """An Alembic environment inside an installed package."""
+
+    package: str
+    ini: str  # alembic.ini, relative to the package
+    scripts: str  # the script directory, relative to the package
+    prepare: Callable[[sa.Engine], None] | None = None  # what the project runs first
+
+    def root(self) -> Path | None:
+        spec = importlib.util.find_spec(self.package)
+        return Path(spec.origin).parent if spec and spec.origin else None
+
+
+def _mlflow_initial_tables(engine: sa.Engine) -> None:
+    from mlflow.store.tracking.dbmodels.initial_models import Base
+
+    Base.metadata.create_all(engine)
+
+
+PROJECTS = {
+    "optuna": Shipped("optuna", "storages/_rdb/alembic.ini", "storages/_rdb/alembic"),
+    "mlflow": Shipped("mlflow", "store/db_migrations/alembic.ini", "store/db_migrations",
+                      _mlflow_initial_tables),
+}
+
+
+def copy(project: Shipped, where: Path) -> Path:
+    """The project's scripts copied under ``where``, with an alembic.ini pointing at them;
+    its ``sqlalchemy.url`` is set per database by :func:`point`."""
+    root = project.root()
+    assert root is not None
+    shutil.copytree(root / project.scripts, where / "scripts",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    ini = where / "alembic.ini"
+    ini.write_text(re.sub(r"(?m)^script_location\s*=.*$", "script_location = %(here)s/scripts",
+                          (root / project.ini).read_text()))
+    return ini
+
+
+def point(ini: Path, url: str) -> None:
+    """Set the ini's ``sqlalchemy.url`` (what plain ``alembic`` connects to)."""
+    ini.write_text(re.sub(r"(?m)^sqlalchemy\.url\s*=.*$",
+                          "sqlalchemy.url = " + url.replace("%", "%%"), ini.read_text()))
+
+
+def upgrades(tmp: Path, runs: int, servers: dict[str, str | None],
+             names: tuple[str, ...] = tuple(PROJECTS)) -> list[Row]:
+    """Rows for each installed project on each dialect in ``servers`` (name: server URL,
+    None for SQLite files)."""
+    rows = []
+    for name in names:
+        project = PROJECTS[name]
+        if project.root() is None:
+            print(f"6. {name} is not installed: skipped (pip install -e '.[test]')")
+            continue
+        for dialect, server in servers.items():
+            rows += _on(tmp / f"{name}-{dialect}", project, name, dialect, server, runs)
+    return rows
+
+
+def _close(session: Any) -> None:
+    for database in session.databases:
+        database.engine.dispose()
+
+
+def _on(where: Path, project: Shipped, name: str, dialect: str, server: str | None,
+        runs: int) -> list[Row]:
+    from alembic import command
+    from alembic.config import Config
+
+    from nbmigrate.engine import Session
+    from nbmigrate.engine.runner import preserve_logging
+
+    where.mkdir(parents=True)
+    ini = copy(project, where)
+    counter = iter(range(10_000))
+    state: dict[str, Any] = {}
+
+    def fresh() -> None:
+        """A new empty database, prepared as the project prepares one."""
+        if server is None:
+            url = f"sqlite:///{where / f'db{next(counter)}.sqlite'}"
+        else:
+            empty_database(server)
+            url = server
+        if project.prepare is not None:
+            engine = sa.create_engine(url)
+            project.prepare(engine)
+            engine.dispose()
+        point(ini, url)
+        state["url"] = url
+
+    def cold() -> None:
+        session = Session()
+        session.attach(ini)
+        session.upgrade("head")
+        _close(session)
+
+    warm = Session()
+    warm.attach(ini)
+    warm.history()  # the scripts read once
+
+    def warm_upgrade() -> None:
+        warm.connect(state["url"])
+        warm.upgrade("head")
+
+    def in_process() -> None:
+        with contextlib.redirect_stdout(io.StringIO()), preserve_logging():
+            command.upgrade(Config(str(ini), stdout=io.StringIO()), "head")
+
+    def cli() -> None:
+        subprocess.run([sys.executable, "-m", "alembic", "-c", str(ini), "upgrade", "head"],
+                       cwd=where, capture_output=True, check=True)
+
+    medians, rounds = alternating({"cold": cold, "warm": warm_upgrade, "alembic": in_process,
+                                   "cli": cli}, runs, fresh)
+    _close(warm)
+    if server is not None:
+        empty_database(server)
+    label = f"6. {name}: upgrade head from empty ({dialect})"
+    goal = "goal: <= 0.8x"
+    return [
+        Row(label, "%migrate (fresh session: attach + upgrade)", medians["cold"],
+            "alembic.command", ratio(rounds, "cold", "alembic"),
+            f"median of per-round ratios; {goal}"),
+        Row(label, "%migrate (warm session)", medians["warm"], "alembic.command",
+            ratio(rounds, "warm", "alembic"), f"median of per-round ratios; {goal}"),
+        Row(label, "alembic.command.upgrade", medians["alembic"]),
+        Row(label, "alembic CLI process", medians["cli"], "alembic.command",
+            ratio(rounds, "cli", "alembic")),
+    ]
