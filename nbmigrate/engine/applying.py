@@ -193,7 +193,7 @@ def _stepper(run: Run, guard: Guard | None, *, trail: Trail | None = None,
             if guard is not None:
                 guard.start(run.current)
             run.clock = time.perf_counter()
-            if trail is not None:
+            if trail is not None and trail.marking:
                 trail.starting(_record(step.info, 0.0))
             yield step
             if after is not None and run.done:
