@@ -178,7 +178,7 @@ def _selected(listed: str) -> Any:
     """The SELECT of a batch copy, as measuring it needs: the columns it carries."""
     from sqlglot import exp
 
-    chosen = re.split(r"\bselect\b", listed, maxsplit=1, flags=re.IGNORECASE)[1]
+    chosen = re.split(r"\)\s*select\b", listed, maxsplit=1, flags=re.IGNORECASE)[1]
     return exp.select(*(exp.column(_parts(item)[-1].strip('"`'))
                         for item in chosen.split(",")))
 
