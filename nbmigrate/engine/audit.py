@@ -33,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 from .results import LogEntry, Step
+from .secrets import redact
 
 TABLE = "nbmigrate_log"  # autogen.NBMIGRATE_TABLES keeps autogenerate away from it
 
@@ -144,6 +145,6 @@ def row(action: str, step: Step, status: str, error: str | None = None) -> dict:
         "started_at": step.started_at or utcnow(), "action": action, "revision": step.revision,
         "from_revision": step.from_revision, "to_revision": step.to_revision,
         "direction": step.direction, "status": status, "seconds": step.seconds,
-        "success": status == OK, "error": error,
+        "success": status == OK, "error": redact(error) if error else error,
         "os_user": os_user(), "nbmigrate_version": nbmigrate_version(),
     }

@@ -29,6 +29,7 @@ from .renames import rows as rename_rows
 from .results import Diff, Note, Operation, RevisionCreated, RevisionInfo
 from .revision_body import check_body, write_body
 from .runner import preserve_logging, run_env
+from .text import script_text
 from .workspace import Workspace
 
 ENV_MODEL = "of the project's env.py"  # how a diff names the model an attached env.py imports
@@ -120,8 +121,8 @@ def revision(ws: Workspace, message: str, *, autogenerate: bool = False,
         raise NbMigrateError("--rename rewrites what autogenerate finds: add --autogenerate")
     if body is not None:
         check_body(body)
-    if rev_id is not None and not re.fullmatch(r"[\w\-]+", rev_id):
-        raise NbMigrateError(f"--rev-id {rev_id!r}: use letters, digits, - and _ only")
+    _check_rev_id(rev_id)
+    message = script_text(message)
     project = ws.project
     script = project.script
     foreign = not project.env_is_ours()
@@ -194,6 +195,8 @@ def revision(ws: Workspace, message: str, *, autogenerate: bool = False,
 def merge(ws: Workspace, revisions: Sequence[str] = ("heads",), *, message: str | None = None,
           branch_label: str | None = None, rev_id: str | None = None) -> RevisionCreated:
     """Write a merge revision joining ``revisions`` (default: every head)."""
+    _check_rev_id(rev_id)
+    message = script_text(message)
     project = ws.project
     revisions = list(revisions) or ["heads"]
     if revisions == ["heads"] and len(project.script.get_heads()) < 2:
@@ -205,6 +208,12 @@ def merge(ws: Workspace, revisions: Sequence[str] = ("heads",), *, message: str 
     project.invalidate()
     merged = project.script.get_revision(created.revision)
     return RevisionCreated(RevisionInfo.from_script(merged))
+
+
+def _check_rev_id(rev_id: str | None) -> None:
+    """A revision id becomes a file name: letters, digits, - and _ only."""
+    if rev_id is not None and not re.fullmatch(r"[\w\-]+", rev_id):
+        raise NbMigrateError(f"--rev-id {rev_id!r}: use letters, digits, - and _ only")
 
 
 def _known(script: ScriptDirectory, revision: str) -> bool:

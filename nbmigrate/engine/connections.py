@@ -13,7 +13,7 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from .backends import Backend, backend_for
 from .errors import NbMigrateError
-from .secrets import mask_url, redact
+from .secrets import mask_url, redact, url_passwords
 
 DEFAULT = "default"
 
@@ -194,4 +194,4 @@ class Databases:
         return len(self._by_name)
 
     def passwords(self) -> list[str]:
-        return [db.url.password for db in self if db.url.password]
+        return [password for db in self for password in url_passwords(db.url)]

@@ -21,6 +21,7 @@ from .advice import Command
 from .backends import backend_for
 from .errors import NbMigrateError
 from .results import RevisionInfo
+from .secrets import without_passwords
 
 NBMIGRATE_TEMPLATE = Path(__file__).parent / "templates" / "nbmigrate"
 ALEMBIC_TEMPLATES = ("generic", "async", "multidb", "pyproject", "pyproject_async")
@@ -265,7 +266,7 @@ def init_project(
 def ini_url(url: URL, here: Path) -> str:
     """``url`` as alembic.ini should hold it: no password, and a relative SQLite file
     anchored at the ini's folder (``%(here)s``) so that it is found from anywhere."""
-    url = url._replace(password=None)  # URL.set() ignores None: the password must go
+    url = without_passwords(url)  # wherever the URL held one
     text = url.render_as_string(hide_password=False).replace("%", "%%")
     database = url.database
     if backend_for(url).file_based and database and database != ":memory:" \

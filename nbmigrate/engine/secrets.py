@@ -14,13 +14,34 @@ _BARE_PASSWORD = re.compile(r"(?P<head>(?:^|[\s'\"(=/])[\w.+%-]+:)(?P<pw>[^@\s/'
 _CUT_PASSWORD = re.compile(r"(?P<head>(?:[A-Za-z][\w+.-]*:)?//[^:/@\s'\"]+:)(?!\*\*\*)"
                            r"(?P<pw>[^@\s/'\"]+)(?P<end>['\"\s]|$)")
 _KEYWORD_PASSWORD = re.compile(r"(?i)\b(password|passwd|pwd)=(?!\*\*\*)[^\s&;,'\")]+")
+# a password in SQL: CREATE/ALTER ROLE|USER ... [ENCRYPTED] PASSWORD '...', or MySQL's
+# IDENTIFIED [WITH plugin] BY '...' (and not Alembic's "revision identified by 'x'")
+_SQL_PASSWORD = re.compile(r"(?i)\b((?:create|alter)\s+(?:role|user)\b[^;]*?\b(?:password|"
+                           r"identified\s+(?:with\s+\S+\s+)?by(?:\s+password)?))\s+'(?:[^']|'')*'")
+
+
+QUERY_PASSWORDS = ("password", "passwd", "pwd")  # where drivers also take a password
 
 
 def mask_url(url: URL | str) -> str:
-    """The URL as text with its password shown as ``***``."""
+    """The URL as text with its password (``user:***@``, ``?password=***``) masked."""
     if isinstance(url, URL):
-        return url.render_as_string(hide_password=True)
+        return redact(url.render_as_string(hide_password=True))
     return redact(url)
+
+
+def url_passwords(url: URL) -> list[str]:
+    """The passwords a URL holds: after the user name, or in its query."""
+    found = [url.password] if url.password else []
+    for key in QUERY_PASSWORDS:
+        value = url.query.get(key)
+        found += [value] if isinstance(value, str) else list(value or ())
+    return [str(p) for p in found if p]
+
+
+def without_passwords(url: URL) -> URL:
+    """``url`` with no password anywhere (to write to a file)."""
+    return url._replace(password=None).difference_update_query(QUERY_PASSWORDS)
 
 
 def redact(text: str, passwords: Iterable[str] = ()) -> str:
@@ -29,6 +50,7 @@ def redact(text: str, passwords: Iterable[str] = ()) -> str:
     text = _BARE_PASSWORD.sub(r"\g<head>***\g<at>", text)
     text = _CUT_PASSWORD.sub(r"\g<head>***\g<end>", text)
     text = _KEYWORD_PASSWORD.sub(r"\1=***", text)
+    text = _SQL_PASSWORD.sub(r"\1 '***'", text)
     for password in passwords:
         if password and len(password) >= 3:
             text = text.replace(password, "***")

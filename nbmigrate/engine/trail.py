@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 from .audit import INTERRUPTED, OK, RUNNING, TABLE, ensure_log, log, row
 from .connections import Database
 from .results import Step
+from .secrets import redact, url_passwords
 from .text import heads_text
 
 Quiet = Callable[[], AbstractContextManager[Any]]  # the guard, looking away
@@ -86,6 +87,7 @@ class Trail:
         """A step failed or was interrupted, and what it did was rolled back where it
         could be: its row says so (held: before the caller commits; else committed)."""
         self._ready = False  # the rollback may have taken a log table made in this run
+        error = redact(error, url_passwords(self.database.url))  # stored, so masked too
         with self.quiet():
             if self._running is not None:
                 side = self._side_connection()

@@ -1,0 +1,98 @@
+"""Input that tries to become code, a path, or a leaked password, in a notebook and in a
+terminal: it stays text, writes nothing outside the project, and masks every password."""
+
+from __future__ import annotations
+
+import shlex
+
+import pytest
+import sqlalchemy as sa
+from helpers import alembic, everything_shown, nbmigrate, paths, server_url, snapshot, tables
+
+PASSWORD = "S3cretQueryPw"
+
+MESSAGES = [
+    'x""";import os;open("pwned.txt","w").write("hi");"""',
+    "\\N{BULLET} \\x41 \\u0041 \\U00000041 ends in a backslash \\",
+    "it's a 'quoted' \"message\"",
+]
+
+
+@pytest.mark.parametrize("message", MESSAGES)
+def test_a_message_is_only_ever_text(nb, workdir, message):
+    nb.ok("%migrate init migrations --url sqlite:///app.db")
+    made = nb.ok(f"%migrate revision -m {shlex.quote(message)} --rev-id m1")  # as typed
+    assert made.revision.message == message
+    assert not (workdir / "pwned.txt").exists()
+    assert nb.ok("%migrate history")["message"].tolist() == [message]
+    nb.ok("%migrate upgrade head")
+    assert "m1" in alembic("history", cwd=workdir)  # plain alembic reads the file too
+    assert not (workdir / "pwned.txt").exists()
+
+
+def test_a_newline_in_a_terminal_message_is_a_space_not_code(workdir):
+    assert nbmigrate("init", "migrations", "--url", "sqlite:///app.db", cwd=workdir
+                     ).returncode == 0
+    title = 'fix\n"""\nimport os; open("pwned.txt", "w")\n"""'  # a pull request's title in CI
+    done = nbmigrate("revision", "-m", title, "--rev-id", "t1", cwd=workdir)
+    assert done.returncode == 0, done.stderr
+    listed = nbmigrate("history", cwd=workdir).stdout
+    assert '""" import os; open("pwned.txt", "w") """' in listed
+    assert nbmigrate("upgrade", "head", cwd=workdir).returncode == 0
+    assert not (workdir / "pwned.txt").exists()
+
+
+@pytest.mark.parametrize("rev_id", ["../../../evil_merge", "a/b", "..", "x y"])
+def test_a_merge_id_that_is_not_a_name_writes_nothing_anywhere(nb, workdir, rev_id):
+    nb.ok("%migrate init migrations --url sqlite:///app.db")
+    nb.ok("%migrate revision -m one --rev-id a1")
+    nb.ok("%migrate revision -m two --rev-id b1 --head base --splice")
+    before = paths(workdir.parent.parent)
+    out = nb.run(f"%migrate merge heads -m join --rev-id '{rev_id}'")
+    assert out.error is not None and "--rev-id" in out.error_line
+    assert "\n" not in out.error_line
+    assert paths(workdir.parent.parent) == before
+
+
+@pytest.fixture
+def pg_query_password():
+    """The PostgreSQL test database by a URL whose password is in its query."""
+    url = sa.make_url(server_url("postgresql")).update_query_dict({"password": PASSWORD})
+    return url.render_as_string(hide_password=False)
+
+
+def test_a_password_in_the_urls_query_is_masked_everywhere(nb, workdir, pg_query_password):
+    shown = []
+    for line in [f"init migrations --url {pg_query_password}", f"connect {pg_query_password}",
+                 "connections", "status", "current", "revision -m one --rev-id q1",
+                 "upgrade head", "log"]:
+        out = nb.run(f"%migrate {line}")
+        assert out.error is None, f"{line}: {out.error!r}"
+        shown.append(everything_shown(out))
+    assert "password=***" in shown[2]
+    terminal = nbmigrate("--url", pg_query_password, "connections", cwd=workdir)
+    shown += [terminal.stdout, terminal.stderr]
+    assert all(PASSWORD not in text for text in shown)
+    for path, content in snapshot(workdir).items():
+        assert PASSWORD.encode() not in content, path
+
+
+def test_a_failing_statement_s_password_is_masked_where_it_is_stored(nb, workdir):
+    url = server_url("postgresql")
+    nb.ok(f"%migrate init migrations --url {url}")
+    nb.ok(f'''%%migrate revision -m role --rev-id p1
+def upgrade():
+    op.execute("ALTER ROLE no_such_role PASSWORD '{PASSWORD}'")
+
+def downgrade():
+    pass
+''')
+    out = nb.run("%migrate upgrade head")
+    assert out.error is not None and "no_such_role" in out.error_line
+    log = nb.ok("%migrate log")
+    assert log["status"].tolist() == ["failed"]
+    assert PASSWORD not in out.error_line and PASSWORD not in log["error"].iloc[0]
+    with sa.create_engine(url).connect() as conn:
+        stored = conn.exec_driver_sql("SELECT error FROM nbmigrate_log").scalar_one()
+    assert "PASSWORD '***'" in stored and PASSWORD not in stored
+    assert "no_such_role" in stored and tables(url) >= {"nbmigrate_log"}
