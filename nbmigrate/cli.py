@@ -14,6 +14,14 @@ from .grammar import HelpRequested, build_parser, run
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; errors are one line on stderr, exit 1 (failure) or 2 (usage)."""
+    try:
+        return _main(argv)
+    except BrokenPipeError:  # the reader went away (nbmigrate graph | head): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # as a shell reports SIGPIPE
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser("nbmigrate", cli=True)
     if "" not in sys.path and os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())  # --metadata models:Base finds ./models.py, as alembic does

@@ -4,10 +4,22 @@ terminal: it stays text, writes nothing outside the project, and masks every pas
 from __future__ import annotations
 
 import shlex
+import subprocess
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from helpers import alembic, everything_shown, nbmigrate, paths, server_url, snapshot, tables
+from helpers import (
+    SCRIPT,
+    alembic,
+    everything_shown,
+    nbmigrate,
+    paths,
+    server_url,
+    snapshot,
+    tables,
+    terminal_environ,
+)
 
 PASSWORD = "S3cretQueryPw"
 
@@ -96,3 +108,62 @@ def downgrade():
         stored = conn.exec_driver_sql("SELECT error FROM nbmigrate_log").scalar_one()
     assert "PASSWORD '***'" in stored and PASSWORD not in stored
     assert "no_such_role" in stored and tables(url) >= {"nbmigrate_log"}
+
+
+# --- revision files that cannot be read: one line naming the file, the line, the error
+
+BROKEN = {
+    "a missing module": ("import no_such_module", "ModuleNotFoundError: No module named"),
+    "a name error": ("undefined_name + 1", "NameError: name 'undefined_name'"),
+}
+
+
+@pytest.mark.parametrize("case", BROKEN)
+def test_a_revision_that_fails_to_import_is_one_line_naming_it(nb, workdir, case):
+    line, error = BROKEN[case]
+    nb.ok("%migrate init migrations --url sqlite:///app.db")
+    made = nb.ok("%migrate revision -m broken --rev-id b1")
+    path = made.revision.path
+    script = Path(path)
+    script.write_text(script.read_text().replace("import sqlalchemy as sa\n",
+                                                 f"import sqlalchemy as sa\n{line}\n"))
+    for command in ("history", "current", "upgrade head"):
+        out = nb.run(f"%migrate {command}")
+        assert out.error is not None and "\n" not in out.error_line, command
+        assert f"cannot import {path}, line " in out.error_line and error in out.error_line
+        assert "Traceback" not in everything_shown(out)
+    dashboard = nb.ok("%migrate ui")  # opens, and says in its place what is wrong
+    shown = " ".join(str(getattr(w, "value", "")) for w in _widgets(dashboard))
+    assert f"cannot import {path}, line " in shown and "Traceback" not in shown
+    for command in (["history"], ["current"], ["upgrade", "head"]):
+        done = nbmigrate(*command, cwd=workdir)
+        assert done.returncode == 1 and "Traceback" not in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1 and error in done.stderr
+
+
+def test_two_files_with_one_revision_id_are_both_named(nb, workdir):
+    nb.ok("%migrate init migrations --url sqlite:///app.db")
+    made = nb.ok("%migrate revision -m one --rev-id d1")
+    copy = made.revision.path.replace(".py", "_copy.py")
+    Path(copy).write_text(Path(made.revision.path).read_text())
+    out = nb.run("%migrate history")
+    assert "revision d1 is in 2 files" in out.error_line
+    assert made.revision.path in out.error_line and copy in out.error_line
+
+
+def test_output_into_a_closed_pipe_ends_quietly(workdir):
+    assert nbmigrate("init", "migrations", "--url", "sqlite:///app.db", cwd=workdir
+                     ).returncode == 0
+    reading = subprocess.Popen([str(SCRIPT), "history"], cwd=workdir, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=terminal_environ())
+    reading.stdout.close()  # as `nbmigrate history | head -0` does before it is written to
+    error = reading.stderr.read()
+    reading.wait(timeout=60)
+    assert error == "" and reading.returncode == 141
+
+
+def _widgets(widget):
+    """A widget and every widget inside it."""
+    yield widget
+    for child in getattr(widget, "children", ()):
+        yield from _widgets(child)

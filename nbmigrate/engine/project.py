@@ -8,6 +8,8 @@ import contextlib
 import io
 import os
 import re
+import traceback
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -70,13 +72,20 @@ class Project:
         try:
             script = ScriptDirectory.from_config(self.config())
             signature = self._disk_signature(script)
-            _ = script.revision_map.heads  # parse every revision now, so errors surface here
+            with warnings.catch_warnings(record=True) as warned:
+                warnings.simplefilter("always")
+                _ = script.revision_map.heads  # parse every revision now: errors surface here
+            _refuse_duplicates(script, warned)
         except (CommandError, configparser.Error, KeyError) as exc:
             raise NbMigrateError(f"cannot read the Alembic project {self.ini}: {exc}") from None
         except SyntaxError as exc:
             raise NbMigrateError(
                 f"revision script {exc.filename} has a syntax error at line {exc.lineno}: {exc.msg}"
             ) from None
+        except NbMigrateError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a script that fails as it is imported
+            raise NbMigrateError(_import_failure(exc)) from None
         self._script, self._signature = script, signature
         self._infos, self._ancestry, self._walk, self._env_source = {}, {}, None, None
         return script
@@ -261,6 +270,29 @@ def init_project(
     if metadata_spec and ":" in metadata_spec:
         set_ini_option(ini, "alembic", "nbmigrate.metadata", metadata_spec)
     return Project(ini, toml)
+
+
+def _refuse_duplicates(script: ScriptDirectory, warned: list) -> None:
+    """Two files with one revision id: name them (Alembic warns, then misleads)."""
+    if not any("present more than once" in str(w.message) for w in warned):
+        return
+    seen: dict[str, list[str]] = {}
+    for sc in script._load_revisions():
+        seen.setdefault(sc.revision, []).append(sc.path)
+    twice = {rev: paths for rev, paths in seen.items() if len(paths) > 1}
+    rev, paths = next(iter(twice.items()))
+    raise NbMigrateError(f"revision {rev} is in {len(paths)} files, {' and '.join(paths)}: "
+                         "give one of them another revision id")
+
+
+def _import_failure(exc: BaseException) -> str:
+    """One line for a revision script that raised as it was imported: file, line, error."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = next((f for f in reversed(frames) if "site-packages" not in f.filename
+                  and not f.filename.startswith("<")), frames[-1] if frames else None)
+    place = f"{where.filename}, line {where.lineno}" if where else "a revision script"
+    reason = " ".join(f"{type(exc).__name__}: {exc}".split())
+    return f"cannot import {place}: {reason}"
 
 
 def ini_url(url: URL, here: Path) -> str:
