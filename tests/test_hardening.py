@@ -167,3 +167,37 @@ def _widgets(widget):
     yield widget
     for child in getattr(widget, "children", ()):
         yield from _widgets(child)
+
+
+# --- a %%migrate revision cell: a valid script, or nothing written
+
+FUTURE_CELL = '''%%migrate revision -m future --rev-id f1
+from __future__ import annotations
+
+def upgrade() -> None:
+    op.create_table("t", sa.Column("id", sa.Integer, primary_key=True))
+
+def downgrade() -> None:
+    op.drop_table("t")
+'''
+
+
+def test_a_cell_starting_with_a_future_import_becomes_a_working_script(nb, workdir):
+    nb.ok("%migrate init migrations --url sqlite:///app.db")
+    made = nb.ok(FUTURE_CELL)
+    assert "from __future__ import annotations" in Path(made.revision.path).read_text()
+    nb.ok("%migrate upgrade head")
+    assert "t" in tables(f"sqlite:///{workdir / 'app.db'}")
+    assert "f1" in alembic("history", cwd=workdir)
+
+
+@pytest.mark.parametrize("assignment", ["revision = 'mine'", "down_revision = None",
+                                        "branch_labels: tuple = ('x',)"])
+def test_a_cell_that_sets_the_revision_identifiers_writes_nothing(nb, workdir, assignment):
+    nb.ok("%migrate init migrations --url sqlite:///app.db")
+    before = snapshot(workdir)
+    out = nb.run(f"%%migrate revision -m ids\n{assignment}\n\ndef upgrade():\n    pass\n\n"
+                 "def downgrade():\n    pass\n")
+    assert out.error is not None and "nothing written" in out.error_line
+    assert snapshot(workdir) == before
+    assert nb.ok("%migrate history").empty  # and every later command still works

@@ -178,6 +178,13 @@ def revision(ws: Workspace, message: str, *, autogenerate: bool = False,
                     f"{database.name if database else 'the database'} is not at head: run ",
                     Command("upgrade", "heads"), " before autogenerating") from None
             raise
+        if body is not None and created:  # inside: a body that fails leaves no file
+            assert not isinstance(created, list)
+            try:
+                write_body(Path(created.path), body)
+            except SyntaxError as exc:
+                raise NbMigrateError(f"the cell cannot become a revision script: {exc.msg} "
+                                     f"at line {exc.lineno}; nothing written") from None
     project.invalidate()
     if not created:
         return Note(
@@ -185,8 +192,6 @@ def revision(ws: Workspace, message: str, *, autogenerate: bool = False,
             "match; no revision written".replace("  ", " ")
         )
     assert not isinstance(created, list)
-    if body is not None:
-        write_body(Path(created.path), body)
     info = RevisionInfo.from_script(project.script.get_revision(created.revision))
     return RevisionCreated(info, captured.get("operations", []), label,
                            captured.get("renames", []))

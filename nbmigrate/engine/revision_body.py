@@ -22,13 +22,38 @@ def check_body(body: str) -> None:
         raise NbMigrateError(
             f"the cell must define upgrade() and downgrade(); missing {', '.join(missing)}"
         )
+    assigned = sorted({target.id for node in tree.body if isinstance(node, (ast.Assign,
+                                                                           ast.AnnAssign))
+                       for target in (node.targets if isinstance(node, ast.Assign)
+                                      else [node.target])
+                       if isinstance(target, ast.Name) and target.id in IDENTIFIERS})
+    if assigned:
+        raise NbMigrateError(
+            f"the cell sets {', '.join(assigned)}, which nbmigrate writes itself: use "
+            "--rev-id, --head, --branch-label or --depends-on instead; nothing written")
+
+
+IDENTIFIERS = ("revision", "down_revision", "branch_labels", "depends_on")
 
 
 def write_body(path: Path, body: str) -> None:
-    """Replace the template's upgrade()/downgrade() with the cell's own."""
+    """Replace the template's upgrade()/downgrade() with the cell's own (its
+    ``from __future__`` imports go first, after the docstring, where Python wants them)."""
     source = path.read_text(encoding="utf-8")
     tree = ast.parse(source)
     first = min(n.lineno - len(getattr(n, "decorator_list", ())) for n in tree.body
                 if isinstance(n, ast.FunctionDef) and n.name in ("upgrade", "downgrade"))
-    header = source.splitlines(keepends=True)[: first - 1]
-    path.write_text("".join(header).rstrip() + "\n\n\n" + body.strip() + "\n", encoding="utf-8")
+    lines = source.splitlines(keepends=True)
+    docstring = tree.body[0].end_lineno if tree.body and isinstance(tree.body[0], ast.Expr) \
+        else 0
+    body_lines = body.strip().splitlines(keepends=True)
+    cell = ast.parse(body)
+    future = {n.lineno for n in cell.body
+              if isinstance(n, ast.ImportFrom) and n.module == "__future__"}
+    hoisted = [line for i, line in enumerate(body_lines, 1) if i in future]
+    rest = [line for i, line in enumerate(body_lines, 1) if i not in future]
+    header = lines[:docstring] + [line.rstrip("\n") + "\n" for line in hoisted] + \
+        lines[docstring:first - 1]
+    text = "".join(header).rstrip() + "\n\n\n" + "".join(rest).strip() + "\n"
+    compile(text, str(path), "exec")  # the script Python will read: refuse it here if not
+    path.write_text(text, encoding="utf-8")
