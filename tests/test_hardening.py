@@ -201,3 +201,27 @@ def test_a_cell_that_sets_the_revision_identifiers_writes_nothing(nb, workdir, a
     assert out.error is not None and "nothing written" in out.error_line
     assert snapshot(workdir) == before
     assert nb.ok("%migrate history").empty  # and every later command still works
+
+
+# --- init where the path is unusual
+
+@pytest.mark.parametrize("folder", ["with space", "café déjà", "Ünïcode ★"])
+def test_init_works_under_spaces_and_letters_beyond_ascii(nb, workdir, folder):
+    place = workdir / folder
+    place.mkdir()
+    nb.ok(f"%cd {shlex.quote(str(place))}")
+    nb.ok("%migrate init migrations --url sqlite:///app.db")
+    nb.ok("%migrate revision -m one --rev-id u1")
+    nb.ok("%migrate upgrade head")
+    assert "u1" in alembic("history", cwd=place)
+
+
+def test_init_under_a_percent_sign_refuses_before_writing(nb, workdir):
+    place = workdir / "50%off"
+    place.mkdir()
+    nb.ok(f"%cd {shlex.quote(str(place))}")
+    out = nb.run("%migrate init migrations --url sqlite:///app.db")
+    assert "'%'" in out.error_line and "\n" not in out.error_line
+    assert list(place.iterdir()) == []
+    again = nbmigrate("init", "migrations", "--url", "sqlite:///app.db", cwd=place)
+    assert again.returncode == 1 and "'%'" in again.stderr and list(place.iterdir()) == []

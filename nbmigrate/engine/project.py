@@ -243,6 +243,11 @@ def init_project(
     """Write a new Alembic environment: ``directory`` plus an alembic.ini beside it."""
     target = Path(directory).expanduser().absolute()
     ini = target.parent / "alembic.ini"
+    if "%" in str(target.parent):
+        raise NbMigrateError(
+            f"cannot init in {target.parent}: Alembic reads a '%' in alembic.ini's folder "
+            "as interpolation, so no Alembic tool could read the project there; use a "
+            "folder whose path has no '%'")
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise NbMigrateError(f"{target} already exists: init writes only into a new directory")
     if ini.exists():
