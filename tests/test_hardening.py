@@ -4,6 +4,7 @@ terminal: it stays text, writes nothing outside the project, and masks every pas
 from __future__ import annotations
 
 import shlex
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -225,3 +226,35 @@ def test_init_under_a_percent_sign_refuses_before_writing(nb, workdir):
     assert list(place.iterdir()) == []
     again = nbmigrate("init", "migrations", "--url", "sqlite:///app.db", cwd=place)
     assert again.returncode == 1 and "'%'" in again.stderr and list(place.iterdir()) == []
+
+
+# --- files nbmigrate cannot use, and errors without words
+
+@pytest.mark.parametrize("blocked", ["migrations/tags.json", "app.db.nbmigrate-lock",
+                                     "migrations/versions"])
+def test_a_file_nbmigrate_cannot_use_is_one_line_naming_it(nb, workdir, blocked):
+    nb.ok("%migrate init migrations --url sqlite:///app.db")
+    nb.ok("%migrate revision -m one --rev-id a1")
+    path = workdir / blocked
+    if path.is_dir():  # the versions folder becomes a file
+        shutil.move(path, workdir / "kept")
+        path.write_text("")
+    else:  # the file becomes a folder
+        path.mkdir()
+    for command in ("tag v1 a1", "upgrade head", "revision -m two"):
+        out = nb.run(f"%migrate {command}")
+        if out.error is None:
+            continue  # this command does not need that file
+        assert str(path) in out.error_line and "\n" not in out.error_line, command
+        assert "Traceback" not in everything_shown(out)
+    assert nb.run("%migrate tag v1 a1").error is not None or blocked != "migrations/tags.json"
+
+
+def test_a_bare_assert_in_a_revision_says_where_it_was_raised(nb, workdir):
+    nb.ok("%migrate init migrations --url sqlite:///app.db")
+    made = nb.ok("%%migrate revision -m bare --rev-id e1\ndef upgrade():\n    assert False\n\n"
+                 "def downgrade():\n    pass\n")
+    out = nb.run("%migrate upgrade head")
+    line = Path(made.revision.path).read_text().splitlines().index("    assert False") + 1
+    assert "AssertionError at " in out.error_line
+    assert f"e1_bare.py, line {line};" in out.error_line

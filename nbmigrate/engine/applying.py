@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -294,6 +295,10 @@ def _reason(exc: BaseException, database: Database) -> str:
         return short_error(exc, database.url)
     if isinstance(exc, (CommandError, RevisionError)):
         return str(exc).splitlines()[0]
+    if not str(exc).strip():  # a bare assert or raise: where it was raised is the news
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = f" at {frames[-1].filename}, line {frames[-1].lineno}" if frames else ""
+        return f"{type(exc).__name__}{where}"
     return f"{type(exc).__name__}: {exc}".splitlines()[0]
 
 

@@ -84,8 +84,11 @@ class Project:
             ) from None
         except NbMigrateError:
             raise
+        except OSError as exc:
+            raise NbMigrateError(f"cannot read the revision scripts: {exc.filename}: "
+                                 f"{exc.strerror or exc}") from None
         except Exception as exc:  # noqa: BLE001 - a script that fails as it is imported
-            raise NbMigrateError(_import_failure(exc)) from None
+            raise NbMigrateError(_import_failure(exc, script.dir)) from None
         self._script, self._signature = script, signature
         self._infos, self._ancestry, self._walk, self._env_source = {}, {}, None, None
         return script
@@ -290,11 +293,11 @@ def _refuse_duplicates(script: ScriptDirectory, warned: list) -> None:
                          "give one of them another revision id")
 
 
-def _import_failure(exc: BaseException) -> str:
+def _import_failure(exc: BaseException, scripts: str) -> str:
     """One line for a revision script that raised as it was imported: file, line, error."""
     frames = traceback.extract_tb(exc.__traceback__)
-    where = next((f for f in reversed(frames) if "site-packages" not in f.filename
-                  and not f.filename.startswith("<")), frames[-1] if frames else None)
+    where = next((f for f in reversed(frames)
+                  if os.path.abspath(f.filename).startswith(os.path.abspath(scripts))), None)
     place = f"{where.filename}, line {where.lineno}" if where else "a revision script"
     reason = " ".join(f"{type(exc).__name__}: {exc}".split())
     return f"cannot import {place}: {reason}"

@@ -57,6 +57,10 @@ def user_errors(method: F) -> F:
             raise NbMigrateError(redact(str(exc), self.databases.passwords())) from None
         except SQLAlchemyError as exc:
             raise NbMigrateError(short_error(exc)) from None
+        except OSError as exc:  # a file or folder nbmigrate could not write or read
+            where = f" {exc.filename}" if exc.filename else ""
+            raise NbMigrateError(
+                f"{method.__name__}: cannot use{where}: {exc.strerror or exc}") from None
         except AssertionError as exc:  # an Alembic internal check on a malformed target
             if exc.__traceback__ is None or "alembic" not in _last_module(exc):
                 raise
