@@ -9,6 +9,7 @@ from typing import Any
 
 from .display.words import TERMINAL
 from .engine.errors import NbMigrateError, UsageProblem
+from .engine.secrets import redact
 from .grammar import HelpRequested, build_parser, run
 
 
@@ -27,8 +28,8 @@ def _main(argv: Sequence[str] | None) -> int:
         sys.path.insert(0, os.getcwd())  # --metadata models:Base finds ./models.py, as alembic does
     try:
         args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
-        if args.command == "demo":
-            result = run(None, args, front_end={"demo": demo})
+        if args.command in TERMINAL_ONLY:
+            result = run(None, args, front_end=TERMINAL_ONLY)
         else:
             from .engine.session import Session
 
@@ -59,12 +60,28 @@ def _main(argv: Sequence[str] | None) -> int:
     return 0
 
 
+def attach(_session: None, args: Any, _cell: str | None) -> Any:
+    """``nbmigrate attach``: a terminal keeps no project between commands; say how it names one."""
+    raise UsageProblem("nbmigrate attach: a terminal keeps nothing between commands: name the "
+                       f"project in each one, nbmigrate -c {args.path} SUBCOMMAND (default: "
+                       "./alembic.ini)")
+
+
+def connect(_session: None, args: Any, _cell: str | None) -> Any:
+    """``nbmigrate connect``: say how the terminal names a database; connect to nothing."""
+    raise UsageProblem("nbmigrate connect: a terminal keeps nothing between commands: name the "
+                       f"database in each one, nbmigrate --url {redact(args.target)} "
+                       "SUBCOMMAND, or set NBMIGRATE_URL (default: sqlalchemy.url in alembic.ini)")
+
+
 def demo(_session: None, args: Any, _cell: str | None) -> Any:
     """``nbmigrate demo``: a first run on SQLite, printed step by step."""
     from .demo import run_demo
 
     return run_demo(args.directory)
 
+
+TERMINAL_ONLY = {"attach": attach, "connect": connect, "demo": demo}
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -70,8 +70,10 @@ def build_parser(prog: str = "%migrate", *, cli: bool = False) -> Parser:
     """The whole grammar; ``cli`` adds the console command's own options and ``demo``."""
     parser = Parser(
         prog=prog,
-        description="Alembic migrations from a notebook. Targets are Alembic's: head, heads, "
-        "base, +2, -1, a revision prefix, branch@head, and FROM:TO ranges with --sql.",
+        description=("Alembic migrations from a terminal or CI, guarded and logged as in the "
+                     "notebook." if cli else "Alembic migrations from a notebook.")
+        + " Targets are Alembic's: head, heads, base, +2, -1, a revision prefix, branch@head,"
+        " and FROM:TO ranges with --sql.",
     )
     if cli:
         parser.add_argument("-c", "--config", metavar="ALEMBIC_INI",
@@ -98,18 +100,24 @@ def build_parser(prog: str = "%migrate", *, cli: bool = False) -> Parser:
     p.add_argument("--template", metavar="NAME", help="nbmigrate (default), generic, async, "
                    "multidb, pyproject, or a path to a custom template directory")
 
-    p = command("attach", "drive an existing Alembic project")
+    # a terminal keeps nothing between commands: there, -c and --url say what these would
+    p = command("attach", "in a terminal: say how -c names the project" if cli else
+                "drive an existing Alembic project", _front_end if cli else None)
     p.add_argument("path", metavar="PATH_TO_ALEMBIC_INI")
 
-    p = command("connect", "connect to a database by URL or notebook variable")
-    p.add_argument("target", metavar="URL_OR_VARIABLE",
-                   help="a SQLAlchemy URL, or a variable holding an Engine, Connection or URL")
+    p = command("connect", "in a terminal: say how --url names the database" if cli else
+                "connect to a database by URL or notebook variable",
+                _front_end if cli else None)
+    p.add_argument("target", metavar="URL" if cli else "URL_OR_VARIABLE",
+                   help="a SQLAlchemy URL" if cli else
+                   "a SQLAlchemy URL, or a variable holding an Engine, Connection or URL")
     p.add_argument("--name", help="name of this connection (default: default)")
 
     command("connections", "the named connections, passwords masked")
 
-    p = command("revision", "write a new revision script (alembic revision); with %%%%migrate, "
-                "the cell's upgrade() and downgrade() are its body", _revision)
+    p = command("revision", "write a new revision script (alembic revision)" + (
+                "" if cli else "; with %%%%migrate, the cell's upgrade() and downgrade() are "
+                "its body"), _revision)
     p.add_argument("-m", "--message", required=True, metavar="MSG")
     p.add_argument("--autogenerate", action="store_true",
                    help="compare the model with the database (Django: makemigrations)")

@@ -258,3 +258,27 @@ def test_a_bare_assert_in_a_revision_says_where_it_was_raised(nb, workdir):
     line = Path(made.revision.path).read_text().splitlines().index("    assert False") + 1
     assert "AssertionError at " in out.error_line
     assert f"e1_bare.py, line {line};" in out.error_line
+
+
+# --- the terminal keeps nothing between commands, and its help speaks of the terminal
+
+def test_terminal_attach_and_connect_say_how_a_terminal_names_things(workdir):
+    before = paths(workdir)
+    attached = nbmigrate("attach", "elsewhere/alembic.ini", cwd=workdir)
+    connected = nbmigrate("connect", f"sqlite:///{workdir / 'x.db'}", cwd=workdir)
+    assert attached.returncode == connected.returncode == 2
+    assert "nbmigrate -c elsewhere/alembic.ini SUBCOMMAND" in attached.stderr
+    assert "--url" in connected.stderr and "NBMIGRATE_URL" in connected.stderr
+    assert len(attached.stderr.strip().splitlines()) == 1 == len(
+        connected.stderr.strip().splitlines())
+    assert paths(workdir) == before  # no x.db
+    missing = nbmigrate("current", cwd=workdir)
+    assert "nbmigrate -c path/to/alembic.ini SUBCOMMAND" in missing.stderr
+    assert "nbmigrate attach" not in missing.stderr  # no hint sends the user in a circle
+
+
+@pytest.mark.parametrize("command", [[], ["revision"], ["connect"], ["attach"], ["upgrade"]])
+def test_terminal_help_speaks_of_the_terminal(workdir, command):
+    shown = nbmigrate(*command, "--help", cwd=workdir).stdout
+    assert "%%migrate" not in shown and "notebook variable" not in shown
+    assert "%migrate" not in shown.replace("the notebook", "")

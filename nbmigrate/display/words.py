@@ -14,9 +14,14 @@ class Spelling:
 
     program: str
     settings: str | None = None  # e.g. "%config NbMigrate.{name} = {value}"
+    terminal: bool = False  # no state between commands: -c and --url name project and database
 
     def command(self, advice: Command) -> str:
-        return " ".join((self.program, *advice.words))
+        words = advice.words
+        if self.terminal and words[:1] in (("attach",), ("connect",)) and len(words) > 1:
+            option = "-c" if words[0] == "attach" else "--url"  # it keeps nothing between runs
+            return f"{self.program} {option} {words[1]} SUBCOMMAND"
+        return " ".join((self.program, *words))
 
     def setting(self, advice: Setting) -> str | None:
         if self.settings is None:
@@ -28,4 +33,4 @@ class Spelling:
 
 
 NOTEBOOK = Spelling("%migrate", "%config NbMigrate.{name} = {value}")
-TERMINAL = Spelling("nbmigrate")
+TERMINAL = Spelling("nbmigrate", terminal=True)
