@@ -145,8 +145,22 @@ def _steps(script: ScriptDirectory, action: str, target: Any, shown: str
             raise NbMigrateError(
                 f"{action} {shown}: out of range from {heads_text(tuple(rev))}"
             ) from None
+        except AttributeError as exc:  # a script without upgrade() or downgrade()
+            raise NbMigrateError(f"{action} {shown}: {_missing_function(script, exc)}"
+                                 ) from None
 
     return steps
+
+
+def _missing_function(script: ScriptDirectory, exc: AttributeError) -> str:
+    """Which revision file lacks the function Alembic looked for."""
+    name = getattr(exc, "name", None)
+    if name not in ("upgrade", "downgrade"):
+        raise exc
+    for rev in script.walk_revisions():
+        if not hasattr(rev.module, name):
+            return f"revision {rev.revision} ({rev.path}) has no {name}() function"
+    raise exc
 
 
 def _render(run: Run) -> SqlScript:
@@ -158,7 +172,7 @@ def _render(run: Run) -> SqlScript:
                     **run.env_kw)
     except NbMigrateError:
         raise
-    except Exception as exc:  # noqa: BLE001 - a script that fails in offline mode
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - a script that fails in offline mode
         reason = _reason(exc, run.database)
         where = f" at revision {run.current}" if run.current else ""
         raise SqlStopped(buffer.getvalue().strip(),
@@ -266,7 +280,7 @@ def _rehearsal(run: Run, conn: Any, current: tuple[str, ...], chosen: list, *, l
         stopped[guard.revision] = "the project's env.py commits, which a reading never does"
     except KeyboardInterrupt:
         raise Interrupted(f"{run.action} --dry-run interrupted; nothing changed") from None
-    except Exception as exc:  # noqa: BLE001 - what the real run would hit, shown in the plan
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - what the real run would hit, shown in the plan
         stopped[guard.revision or _revision(chosen[0])] = _why(exc, guard, database, live)
     finally:
         conn.rollback()
@@ -376,7 +390,7 @@ def _run_steps(run: Run, conn: Any, *, one: bool, guarded: bool,
         raise
     except Refused as refused:
         raise _after_refusal(run, conn, trail, guard, refused) from None
-    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - a script raises anything
+    except (Exception, SystemExit, KeyboardInterrupt) as exc:  # noqa: BLE001 - a script raises anything
         raise _after_failure(run, conn, trail, guard, exc) from None
     finally:
         trail.close()
@@ -437,7 +451,7 @@ def _read_first(run: Run, conn: Any, heads: tuple[str, ...]) -> None:
     except KeyboardInterrupt:
         raise Interrupted(f"{run.action} interrupted while its plan was read; "
                           "nothing changed") from None
-    except Exception:  # noqa: BLE001 - a script that needs what it wrote: the real run's guard
+    except (Exception, SystemExit):  # noqa: BLE001 - a script that needs what it wrote: the real run's guard
         pass  # stops before any loss this reading could not see
     finally:
         if conn.in_transaction():

@@ -185,7 +185,17 @@ def revision(ws: Workspace, message: str, *, autogenerate: bool = False,
             except SyntaxError as exc:
                 raise NbMigrateError(f"the cell cannot become a revision script: {exc.msg} "
                                      f"at line {exc.lineno}; nothing written") from None
-    project.invalidate()
+        project.invalidate()
+        if created:  # a script every later command could not read is not kept
+            try:
+                made = project.script.get_revision(created.revision)
+            except NbMigrateError as exc:
+                raise NbMigrateError(f"{exc}; nothing written") from None
+            except (CommandError, RevisionError):
+                made = None
+            if made is None or Path(made.path) != Path(created.path):
+                raise NbMigrateError(f"the new script does not read as revision "
+                                     f"{created.revision}: nothing written")
     if not created:
         return Note(
             f"no changes: model {label or ''} and {database.name if database else ''} "

@@ -71,13 +71,19 @@ class Project:
             return self._script
         try:
             script = ScriptDirectory.from_config(self.config())
+        except (CommandError, configparser.Error, KeyError, ValueError, ImportError) as exc:
+            raise NbMigrateError(f"cannot read the Alembic project {self.ini}: "
+                                 f"{_one_line(exc)}") from None
+        try:
             signature = self._disk_signature(script)
             with warnings.catch_warnings(record=True) as warned:
                 warnings.simplefilter("always")
                 _ = script.revision_map.heads  # parse every revision now: errors surface here
             _refuse_duplicates(script, warned)
+            _refuse_odd_identifiers(script)
         except (CommandError, configparser.Error, KeyError) as exc:
-            raise NbMigrateError(f"cannot read the Alembic project {self.ini}: {exc}") from None
+            raise NbMigrateError(f"cannot read the Alembic project {self.ini}: "
+                                 f"{_one_line(exc)}") from None
         except SyntaxError as exc:
             raise NbMigrateError(
                 f"revision script {exc.filename} has a syntax error at line {exc.lineno}: {exc.msg}"
@@ -87,7 +93,7 @@ class Project:
         except OSError as exc:
             raise NbMigrateError(f"cannot read the revision scripts: {exc.filename}: "
                                  f"{exc.strerror or exc}") from None
-        except Exception as exc:  # noqa: BLE001 - a script that fails as it is imported
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - a script that fails as it is imported
             raise NbMigrateError(_import_failure(exc, script.dir)) from None
         self._script, self._signature = script, signature
         self._infos, self._ancestry, self._walk, self._env_source = {}, {}, None, None
@@ -191,8 +197,13 @@ class Project:
         return found
 
     def option(self, name: str, section: str = "alembic") -> str:
+        """An option of alembic.ini, "" when it is not there."""
         parser = self.config().file_config
-        return parser.get(section, name, fallback="").strip() if parser.has_section(section) else ""
+        try:
+            return parser.get(section, name, fallback="").strip() \
+                if parser.has_section(section) else ""
+        except configparser.Error as exc:
+            raise NbMigrateError(f"{self.ini}: [{section}] {name}: {_one_line(exc)}") from None
 
 
 def find_project(directory: Path) -> Project | None:
@@ -212,8 +223,8 @@ def attach_project(path: str | Path) -> Project:
     project = Project(ini, toml if has_toml else None)
     try:
         has_location = project.option("script_location") or has_toml
-    except configparser.Error as exc:
-        raise NbMigrateError(f"{ini} is not a readable ini file: {exc}") from None
+    except (configparser.Error, UnicodeDecodeError) as exc:
+        raise NbMigrateError(f"{ini} is not a readable ini file: {_one_line(exc)}") from None
     if not has_location:
         raise NbMigrateError(f"{ini} has no script_location in [alembic]: not an Alembic project")
     project.script  # noqa: B018 - fail now, in one line, if the scripts do not load
@@ -291,6 +302,41 @@ def _refuse_duplicates(script: ScriptDirectory, warned: list) -> None:
     rev, paths = next(iter(twice.items()))
     raise NbMigrateError(f"revision {rev} is in {len(paths)} files, {' and '.join(paths)}: "
                          "give one of them another revision id")
+
+
+def _refuse_odd_identifiers(script: ScriptDirectory) -> None:
+    """A script whose identifiers are not text (Alembic takes them, then fails later)."""
+    revision_map = script.revision_map._revision_map
+    if all(isinstance(key, str) and key.strip() and _identifiers_are_text(sc)
+           for key, sc in revision_map.items() if key is not None):
+        return
+    for sc in script._load_revisions():  # again, to name the file (only when one is odd)
+        if not (isinstance(sc.revision, str) and sc.revision.strip()
+                and _identifiers_are_text(sc)):
+            raise NbMigrateError(f"revision script {sc.path}: its revision identifiers must be "
+                                 f"text, not {_identifiers(sc)}")
+
+
+def _identifiers(sc: Any) -> str:
+    module = sc.module
+    return ", ".join(f"{name} = {getattr(module, name, None)!r:.40}" for name in
+                     ("revision", "down_revision", "branch_labels", "depends_on"))
+
+
+def _identifiers_are_text(sc: Any) -> bool:
+    """down_revision, branch_labels and depends_on are None, an id, or a list of ids."""
+    if sc is None:
+        return True
+    for name in ("down_revision", "branch_labels", "depends_on"):
+        value = getattr(sc.module, name, None)
+        texts = value if isinstance(value, (tuple, list)) else (value,)
+        if value is not None and not all(isinstance(v, str) and v.strip() for v in texts):
+            return False
+    return True
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def _import_failure(exc: BaseException, scripts: str) -> str:

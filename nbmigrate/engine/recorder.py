@@ -42,7 +42,7 @@ class Recorder:
         self.ops._install_proxy()
         try:
             migration_fn()
-        except Exception as exc:  # noqa: BLE001 - a script can raise anything
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - a script can raise anything
             return list(self.recorded), f"{type(exc).__name__}: {exc}".splitlines()[0]
         finally:
             self.ops._remove_proxy()

@@ -13,6 +13,13 @@ from typing import Any, NamedTuple
 _CREATE_DATE = re.compile(r"^Create Date:\s*(.+?)\s*$", re.MULTILINE)
 
 
+def message_of(docstring: str | None) -> str:
+    """A revision's message: its docstring's first paragraph ("" when the docstring starts
+    with the blank line an empty message leaves; Alembic's ``doc`` then reads the next)."""
+    first = (docstring or "").lstrip(" \t").split("\n\n", 1)[0]
+    return " ".join(first.split())
+
+
 @dataclass(frozen=True)
 class RevisionInfo:
     """One revision script, as the tables show it."""
@@ -43,7 +50,7 @@ class RevisionInfo:
         return cls(
             revision=sc.revision,
             parents=tuple(sc._versioned_down_revisions),
-            message=sc.doc or "",
+            message=message_of(sc.module.__doc__),
             branch_labels=tuple(sorted(sc.branch_labels)),
             depends_on=tuple(sc._resolved_dependencies or ()),
             is_head=sc.is_head,

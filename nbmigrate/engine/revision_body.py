@@ -22,11 +22,7 @@ def check_body(body: str) -> None:
         raise NbMigrateError(
             f"the cell must define upgrade() and downgrade(); missing {', '.join(missing)}"
         )
-    assigned = sorted({target.id for node in tree.body if isinstance(node, (ast.Assign,
-                                                                           ast.AnnAssign))
-                       for target in (node.targets if isinstance(node, ast.Assign)
-                                      else [node.target])
-                       if isinstance(target, ast.Name) and target.id in IDENTIFIERS})
+    assigned = sorted(_module_names(tree) & set(IDENTIFIERS))
     if assigned:
         raise NbMigrateError(
             f"the cell sets {', '.join(assigned)}, which nbmigrate writes itself: use "
@@ -34,6 +30,25 @@ def check_body(body: str) -> None:
 
 
 IDENTIFIERS = ("revision", "down_revision", "branch_labels", "depends_on")
+
+
+def _module_names(tree: ast.Module) -> set[str]:
+    """The names a script binds at module level: assigned, imported, defined, or declared
+    ``global`` in a function."""
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Global):
+            found.update(node.names)
+    for statement in tree.body:
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            found.add(statement.name)
+            continue
+        for node in ast.walk(statement):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                found.add(node.id)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                found.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return found
 
 
 def write_body(path: Path, body: str) -> None:

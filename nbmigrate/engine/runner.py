@@ -51,10 +51,12 @@ def run_env(
     **env_kw: Any,
 ) -> None:
     """Run ``env.py`` with ``fn`` choosing the steps, as ``alembic.command`` does."""
+    env_py = Path(script.env_py_location)
+    if not env_py.is_file():
+        raise NbMigrateError(f"the Alembic project has no env.py: {env_py} is missing")
     given = config.attributes.get("connection")
     ours = given.real if isinstance(given, EngineFace) else None
-    if ours is not None and "upgrade_token" in Path(script.env_py_location).read_text(
-            encoding="utf-8"):
+    if ours is not None and "upgrade_token" in env_py.read_text(encoding="utf-8"):
         raise NbMigrateError(
             "the project's env.py migrates several databases in one run (Alembic's multidb "
             "template): nbmigrate migrates one database at a time; use plain alembic for "

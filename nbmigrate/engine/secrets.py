@@ -13,7 +13,9 @@ _URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][\w+.-]*://[^:/@\s]*:)(?P<pw>[^@\s
 _BARE_PASSWORD = re.compile(r"(?P<head>(?:^|[\s'\"(=/])[\w.+%-]+:)(?P<pw>[^@\s/'\":]+)(?P<at>@)")
 _CUT_PASSWORD = re.compile(r"(?P<head>(?:[A-Za-z][\w+.-]*:)?//[^:/@\s'\"]+:)(?!\*\*\*)"
                            r"(?P<pw>[^@\s/'\"]+)(?P<end>['\"\s]|$)")
-_KEYWORD_PASSWORD = re.compile(r"(?i)\b(password|passwd|pwd)=(?!\*\*\*)[^\s&;,'\")]+")
+# password=x in a query or a DSN, and password = 'x' in SQL
+_KEYWORD_PASSWORD = re.compile(r"(?i)\b(password|passwd|pwd)(\s*=\s*)(?:'(?:[^']|'')*'|\"[^\"]*\""
+                               r"|(?!\*\*\*)[^\s&;,'\")]+)")
 # a password in SQL: CREATE/ALTER ROLE|USER ... [ENCRYPTED] PASSWORD '...', or MySQL's
 # IDENTIFIED [WITH plugin] BY '...' (and not Alembic's "revision identified by 'x'")
 _SQL_PASSWORD = re.compile(r"(?i)\b((?:create|alter)\s+(?:role|user)\b[^;]*?\b(?:password|"
@@ -44,12 +46,17 @@ def without_passwords(url: URL) -> URL:
     return url._replace(password=None).difference_update_query(QUERY_PASSWORDS)
 
 
+def _masked_keyword(found: re.Match) -> str:
+    quote = found.group(0)[-1] if found.group(0)[-1] in "'\"" else ""
+    return f"{found.group(1)}{found.group(2)}{quote}***{quote}"
+
+
 def redact(text: str, passwords: Iterable[str] = ()) -> str:
     """``text`` with URL passwords, ``password=`` values and known passwords masked."""
     text = _URL_PASSWORD.sub(r"\g<head>***\g<at>", text)
     text = _BARE_PASSWORD.sub(r"\g<head>***\g<at>", text)
     text = _CUT_PASSWORD.sub(r"\g<head>***\g<end>", text)
-    text = _KEYWORD_PASSWORD.sub(r"\1=***", text)
+    text = _KEYWORD_PASSWORD.sub(_masked_keyword, text)
     text = _SQL_PASSWORD.sub(r"\1 '***'", text)
     for password in passwords:
         if password and len(password) >= 3:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import configparser
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -55,6 +56,9 @@ def user_errors(method: F) -> F:
             raise exc.redacted(lambda text: redact(text, passwords)) from None
         except (CommandError, RevisionError) as exc:
             raise NbMigrateError(redact(str(exc), self.databases.passwords())) from None
+        except configparser.Error as exc:  # alembic.ini, read by Alembic or env.py
+            raise NbMigrateError(redact(f"alembic.ini: {' '.join(str(exc).split())}",
+                                        self.databases.passwords())) from None
         except SQLAlchemyError as exc:
             raise NbMigrateError(short_error(exc)) from None
         except OSError as exc:  # a file or folder nbmigrate could not write or read

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+from alembic.script.revision import RevisionError
+from alembic.util import CommandError
 
 from .advice import Command
 from .errors import NbMigrateError
-from .results import Note, Tag, TagList
+from .results import Note, RevisionInfo, Tag, TagList
 from .tags import check_name, load_tags, resolve_tag, save_tags
 from .targets import check_target
 from .text import heads_text, short
@@ -58,5 +62,17 @@ def tags(ws: Workspace, *, db: str | None = None) -> TagList:
     project = ws.project
     script = project.script
     current, _ = ws.heads_if_reachable(db)
-    named = [Tag(name, project.info(rev)) for name, rev in sorted(load_tags(script).items())]
+    named = [Tag(name, _info(project, rev)) for name, rev in sorted(load_tags(script).items())]
     return TagList(named, None if current is None else project.applied(current))
+
+
+def _info(project: Any, revision: str) -> RevisionInfo:
+    """The revision a tag names, or a row saying it names none (a hand-edited tags.json,
+    or a script since removed)."""
+    try:
+        if project.script.get_revision(revision) is not None:
+            return project.info(revision)
+    except (RevisionError, CommandError):
+        pass
+    return RevisionInfo(revision, (), "(no such revision in this project)", (), (), False,
+                        False, False, "", None, "")

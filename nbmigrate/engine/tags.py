@@ -29,11 +29,20 @@ def load_tags(script: Any) -> dict[str, str]:
         return {}
     try:
         tags = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as exc:
+    except ValueError as exc:  # not JSON, or not UTF-8
         raise NbMigrateError(f"{path} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise NbMigrateError(f"{path} is nested too deeply to be a tags file") from None
     if not isinstance(tags, dict):
         raise NbMigrateError(f"{path} should map tag names to revisions")
-    return {str(k): str(v) for k, v in tags.items()}
+    known = script.revision_map._revision_map  # revision ids and branch labels
+    for name, revision in tags.items():
+        if not _NAME.fullmatch(name) or name in KEYWORDS or name in known \
+                or not isinstance(revision, str):
+            raise NbMigrateError(f"{path}: tag {name!r} naming {revision!r:.40} cannot be used "
+                                 "(a tag is a name, not one of Alembic's words or a "
+                                 "revision id, for one revision id): correct or delete it")
+    return tags
 
 
 def save_tags(script: Any, tags: dict[str, str]) -> None:
