@@ -20,6 +20,7 @@ from helpers import (
     Remember,
     drop_run_databases,
     empty_schema,
+    restarted_notebook,
     server_url,
 )
 
@@ -52,17 +53,10 @@ def nb(workdir: Path) -> Notebook:
     """A notebook kernel in ``workdir`` with ``%load_ext nbmigrate`` done and a fresh session."""
     from IPython.core.interactiveshell import InteractiveShell
 
-    shell = InteractiveShell.instance()
-    shell.reset(new_session=True)
-    shell.config.pop("NbMigrate", None)  # a new kernel has no %config NbMigrate.* yet
-    stale = shell.magics_manager.registry.pop("NbMigrate", None)
-    if stale in shell.configurables:
-        shell.configurables.remove(stale)
-    shell.extension_manager.loaded.discard("nbmigrate")
-    notebook = Notebook(shell)
-    notebook.ok("%load_ext nbmigrate")
+    InteractiveShell.instance().reset(new_session=True)
+    notebook = restarted_notebook()
     yield notebook
-    shell.reset(new_session=True)
+    notebook.shell.reset(new_session=True)
 
 
 @pytest.fixture

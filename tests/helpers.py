@@ -138,6 +138,22 @@ class Notebook:
         return out.result
 
 
+def restarted_notebook() -> Notebook:
+    """The in-process shell with nbmigrate loaded anew, as after a kernel restart: a new
+    session, no %config NbMigrate.* (the namespace is left to the caller)."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    shell.config.pop("NbMigrate", None)
+    stale = shell.magics_manager.registry.pop("NbMigrate", None)
+    if stale in shell.configurables:
+        shell.configurables.remove(stale)
+    shell.extension_manager.loaded.discard("nbmigrate")
+    notebook = Notebook(shell)
+    notebook.ok("%load_ext nbmigrate")
+    return notebook
+
+
 def everything_shown(out: CellResult) -> str:
     """The cell's text, error, rich outputs, and its value as text, HTML and table."""
     return "\n".join([out.shown, *value_views(out.result)])
