@@ -3,6 +3,8 @@ and what a failure half-way reports, on SQLite, PostgreSQL and MariaDB."""
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 from helpers import columns, nbmigrate, server_url, version
 
@@ -187,6 +189,37 @@ def test_rename_hints_and_rename_keep_the_rows(nb, db_url):
     assert count(db_url, "SELECT count(*) FROM people") == 5
     nb.ok("%migrate downgrade -2")  # both renames undone, still without losing a row
     assert count(db_url, "SELECT count(email) FROM users") == 3
+
+
+TWO_FOR_ONE = """
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import String, Integer
+
+class Base(DeclarativeBase):
+    pass
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+{columns}
+"""
+
+
+def test_each_column_is_proposed_as_the_rename_of_one_other(nb, workdir):
+    nb.ok(TWO_FOR_ONE.format(columns="    email: Mapped[str] = mapped_column(String(50))\n"
+                                     "    phone: Mapped[str] = mapped_column(String(50))\n"
+                                     "    age: Mapped[int] = mapped_column(Integer)"))
+    nb.ok("%migrate init migrations --url sqlite:///app.db")
+    nb.ok("%migrate revision --autogenerate -m users")
+    nb.ok("%migrate upgrade head")
+    # two strings become two others, the integer changes name: each gets its closest match
+    nb.ok(TWO_FOR_ONE.format(columns="    phone_number: Mapped[str] = mapped_column(String(50))\n"
+                                     "    email_address: Mapped[str] = mapped_column(String(50))\n"
+                                     "    age_years: Mapped[int] = mapped_column(Integer)"))
+    hints = re.findall(r"possible rename: (\S+) -> (\S+?);", nb.ok("%migrate diff").note())
+    assert sorted(hints) == [("users.age", "users.age_years"),
+                             ("users.email", "users.email_address"),
+                             ("users.phone", "users.phone_number")]
 
 
 def test_a_rename_that_does_not_match_writes_nothing(nb, workdir):

@@ -43,6 +43,7 @@ def test_readme_look_before_you_leap_runs_as_it_says(nb, workdir):
     assert "drop_column customers.phone (2 non-null value(s) dropped)" in refused[0].error_line
     diff, plan = results[3].result, results[4].result
     assert "possible rename: customers.email -> customers.email_address" in diff.note()
+    assert "phone ->" not in diff.note()  # each column is the rename of at most one
     assert [(o.kind, o.count) for o in plan.destructive] == [("drop_column", 2)]
     url = f"sqlite:///{workdir / 'shop.db'}"
     assert columns(url, "customers") == {"id", "email_address"}

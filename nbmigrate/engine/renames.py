@@ -8,6 +8,7 @@ rewrites the ones the user names (``--rename users.email=email_address``,
 
 from __future__ import annotations
 
+import difflib
 import re
 from typing import Any
 
@@ -34,15 +35,40 @@ def parse(specs: list[str]) -> list[Rename]:
 
 
 def hints(upgrade: ops.UpgradeOps) -> list[Rename]:
-    """The drop-and-add pairs that look like renames."""
-    found = []
-    for old, new in _table_pairs(upgrade.ops):
-        found.append(Rename("", old.table_name, new.table_name))
+    """The drop-and-add pairs that look like renames, each dropped or added name in at most
+    one (the closest name, then the same type, wins)."""
+    found = [Rename("", old.table_name, new.table_name)
+             for old, new in _one_to_one(_table_pairs(upgrade.ops), _table_likeness)]
     for table_ops in upgrade.ops:
         if isinstance(table_ops, ops.ModifyTableOps):
             found += [Rename(table_ops.table_name, d.column_name, a.column.name)
-                      for d, a in _column_pairs(table_ops.ops)]
+                      for d, a in _one_to_one(_column_pairs(table_ops.ops), _column_likeness)]
     return found
+
+
+def _one_to_one(pairs: list[tuple[Any, Any]], likeness: Any) -> list[tuple[Any, Any]]:
+    """The likeliest pairs such that no drop and no add is in two (greedy, best first)."""
+    taken: set[int] = set()
+    chosen = []
+    for drop, add in sorted(pairs, key=likeness, reverse=True):
+        if id(drop) not in taken and id(add) not in taken:
+            taken |= {id(drop), id(add)}
+            chosen.append((drop, add))
+    return sorted(chosen, key=pairs.index)  # in the order autogenerate found them
+
+
+def _similar(a: str, b: str) -> float:
+    return difflib.SequenceMatcher(None, a.lower(), b.lower()).ratio()
+
+
+def _column_likeness(pair: tuple[ops.DropColumnOp, ops.AddColumnOp]) -> tuple[float, bool]:
+    drop, add = pair
+    same_type = repr(drop.to_column().type) == repr(add.column.type)
+    return _similar(drop.column_name, add.column.name), same_type
+
+
+def _table_likeness(pair: tuple[ops.DropTableOp, ops.CreateTableOp]) -> float:
+    return _similar(pair[0].table_name, pair[1].table_name)
 
 
 def rows(upgrade: ops.UpgradeOps) -> list[Operation]:
