@@ -26,6 +26,11 @@ def run_demo(directory: str | None = None, out=print) -> Note:
     from .engine.session import Session
 
     where = Path(directory or tempfile.mkdtemp(prefix="nbmigrate-demo-")).resolve()
+    if (where / "alembic.ini").exists():
+        from .engine.errors import NbMigrateError
+
+        raise NbMigrateError(f"{where / 'alembic.ini'} already exists: the demo starts a new "
+                             "project, in a new directory")
     where.mkdir(parents=True, exist_ok=True)
     namespace: dict = {}
     session = Session(namespace=namespace, workdir=where)

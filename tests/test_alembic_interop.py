@@ -14,7 +14,16 @@ from typing import Any
 
 import pytest
 from alembic.config import Config
-from helpers import MODEL_CELL, MODELS_PY, alembic, snapshot, tables, team_project, version
+from helpers import (
+    MODEL_CELL,
+    MODELS_PY,
+    alembic,
+    restarted_notebook,
+    snapshot,
+    tables,
+    team_project,
+    version,
+)
 from IPython.core.error import UsageError
 
 TEAM_REVISION = '''%%migrate revision -m "t"
@@ -357,4 +366,31 @@ def test_init_refuses_an_existing_directory(nb, workdir):
     before = snapshot(workdir)
     out = nb.run("%migrate init migrations --url sqlite:///a.db")
     assert "already exists" in out.error_line and "\n" not in out.error_line
+    assert snapshot(workdir) == before
+
+
+def test_init_run_again_uses_the_environment_it_made(nb, workdir):
+    nb.ok("%migrate init migrations --url sqlite:///app.db")
+    nb.ok('%%migrate revision -m one --rev-id r1\ndef upgrade():\n    pass\n\n'
+          'def downgrade():\n    pass\n')
+    before = snapshot(workdir)
+    shown_before = str(nb.ok("%migrate connections"))
+
+    again = restarted_notebook()  # Run All after a kernel restart
+    note = again.ok("%migrate init migrations --url sqlite:///app.db")
+    assert "using the Alembic environment" in str(note)
+    assert snapshot(workdir) == before
+    assert str(again.ok("%migrate connections")) == shown_before  # the URL reads the same
+    assert again.ok("%migrate upgrade head").steps[-1].revision == "r1"
+
+
+def test_init_run_again_with_other_options_says_what_differs(nb, workdir):
+    nb.ok("%migrate init migrations --url sqlite:///app.db")
+    before = snapshot(workdir)
+    out = nb.run("%migrate init migrations --url sqlite:///other.db")
+    assert isinstance(out.error, UsageError) and "\n" not in out.error_line
+    assert "its database is" in out.error_line and "other.db" in out.error_line
+    assert "nothing changed" in out.error_line
+    out = nb.run("%migrate init migrations --url sqlite:///app.db --template generic")
+    assert "made with the nbmigrate template, not generic" in out.error_line
     assert snapshot(workdir) == before

@@ -106,6 +106,16 @@ def parse_url(text: str) -> URL:
     return url
 
 
+def anchored(url: URL, here: Path) -> URL:
+    """``url`` with a relative database file made absolute from ``here``, so that it reads
+    (and finds the file) the same after a kernel restart or a change of directory."""
+    name = url.database or ""
+    if not backend_for(url).file_based or not name or name == ":memory:" \
+            or name.startswith("file:") or Path(name).is_absolute():
+        return url
+    return url.set(database=str(here / name))
+
+
 # asyncio drivers an async env.py names, and the synchronous one nbmigrate uses instead
 _SYNC_DRIVERS = {"aiosqlite": "pysqlite", "asyncpg": "psycopg", "psycopg_async": "psycopg",
                  "aiomysql": "pymysql", "asyncmy": "pymysql"}

@@ -17,7 +17,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 
 from .advice import Command
 from .backends import backend_for
@@ -245,6 +246,63 @@ def resolve_template(name: str | None) -> Path:
         f"unknown template {name!r}: use one of {choices}, "
         "or a directory holding env.py and script.py.mako"
     )
+
+
+def made_before(directory: str | Path, *, template: str | None = None, url: URL | None = None,
+                metadata_spec: str | None = None) -> Project | None:
+    """The environment an earlier ``init`` with these options wrote at ``directory`` (a
+    notebook run again), or None when there is none; one line saying what differs when
+    one is there with other options."""
+    target = Path(directory).expanduser().absolute()
+    ini = target.parent / "alembic.ini"
+    if not (ini.is_file() and (target / "env.py").is_file()):
+        return None
+    project = attach_project(ini)
+    if project.location.resolve() != target.resolve():
+        return None  # another project's alembic.ini: init_project says so
+    differs = []
+    written = _written_url(project.option("sqlalchemy.url"), ini.parent)
+    asked = without_passwords(url) if url is not None else None
+    if written != asked:
+        shown, wanted = (u.render_as_string() if u is not None else "none"
+                         for u in (written, asked))
+        differs.append(f"its database is {shown}, not {wanted}")
+    spec = metadata_spec if metadata_spec and ":" in metadata_spec else ""
+    if spec and project.option("nbmigrate.metadata") != spec:
+        differs.append(f"its model is {project.option('nbmigrate.metadata') or 'not set'}, "
+                       f"not {spec}")
+    made_with = _template_of(target)
+    if made_with is not None and made_with != (template or "nbmigrate"):
+        differs.append(f"it was made with the {made_with} template, not "
+                       f"{template or 'nbmigrate'}")
+    if differs:
+        raise NbMigrateError(f"{target} already holds an Alembic environment, but "
+                             f"{'; '.join(differs)}: nothing changed; use ",
+                             Command("attach", str(ini)), " to drive it as it is, or init "
+                             "another directory")
+    return project
+
+
+def _written_url(text: str, here: Path) -> URL | None:
+    """The URL alembic.ini holds, as a URL a connection would use (None if none)."""
+    from .connections import anchored
+
+    if not text or "driver://" in text:  # the templates' placeholder: no database
+        return None
+    try:
+        return anchored(make_url(text), here)
+    except (ArgumentError, ValueError):
+        return None
+
+
+def _template_of(target: Path) -> str | None:
+    """The template whose env.py ``target`` still holds unchanged (None once edited)."""
+    env = (target / "env.py").read_bytes()
+    for name in ("nbmigrate", *ALEMBIC_TEMPLATES):
+        source = resolve_template(name) / "env.py"
+        if source.is_file() and source.read_bytes() == env:
+            return name
+    return None
 
 
 def init_project(

@@ -10,7 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from .connections import DEFAULT, short_error
 from .errors import NbMigrateError
 from .metadata import resolve_metadata
-from .project import attach_project, init_project
+from .project import attach_project, init_project, made_before
 from .results import ConnectionList, NamedConnection, Note
 from .text import heads_text
 from .workspace import Workspace
@@ -22,8 +22,11 @@ def init(ws: Workspace, directory: str | Path = "migrations", *, url: str | None
     database = ws.database_for(url, DEFAULT) if url else None
     if metadata:
         resolve_metadata(metadata, ws.namespace)  # refuse a bad expression before writing
-    project = init_project(ws.path(directory), template=template,
-                           url=database.url if database else None, metadata_spec=metadata)
+    made = made_before(ws.path(directory), template=template,
+                       url=database.url if database else None, metadata_spec=metadata)
+    project = made or init_project(ws.path(directory), template=template,
+                                   url=database.url if database else None,
+                                   metadata_spec=metadata)
     if database is not None:
         ws.databases.add(database, make_default=True)
     if metadata:
@@ -35,6 +38,9 @@ def init(ws: Workspace, directory: str | Path = "migrations", *, url: str | None
         details["database"] = database.masked_url
         if database.url.password:
             details["note"] = "the password is not written to alembic.ini"
+    if made is not None:  # a notebook run again: the cell did this already
+        return Note(f"using the Alembic environment in {project.location}, made by an "
+                    "earlier init with the same options", details)
     return Note(f"created an Alembic environment in {project.location}", details)
 
 

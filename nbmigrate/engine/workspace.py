@@ -28,6 +28,7 @@ from .connections import (
     Database,
     Databases,
     VersionTable,
+    anchored,
     engine_from_value,
     make_engine,
     parse_url,
@@ -132,7 +133,8 @@ class Workspace:
             engine, source = engine_from_value(namespace[target], target)
             return Database(name, engine, source, owned=isinstance(namespace[target], str))
         if "://" in target or target.startswith("sqlite:"):
-            return Database(name, make_engine(parse_url(target)), "url")
+            url = anchored(parse_url(target), self.path(".").absolute())
+            return Database(name, make_engine(url), "url")
         if _IDENTIFIER.fullmatch(target):
             raise NbMigrateError(f"{target!r} is neither a database URL nor a notebook variable")
         raise NbMigrateError(f"not a database URL: {redact(target)!r}")
