@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -37,6 +38,7 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         from .engine.secrets import redact  # argparse quotes the words it did not expect
 
+        message = _suggested(message, self)
         raise UsageProblem(redact(f"{self.prog}: {message} (see {self.prog} --help)"))
 
     def print_help(self, file: Any = None) -> None:
@@ -44,6 +46,43 @@ class Parser(argparse.ArgumentParser):
 
     def exit(self, status: int = 0, message: str | None = None) -> None:  # type: ignore[override]
         raise UsageProblem(message or f"{self.prog}: stopped")
+
+
+_INVALID_CHOICE = re.compile(r"argument (?P<what>[^:]+): invalid choice: '(?P<given>[^']*)' "
+                             r"\(choose from (?P<choices>.*)\)$")
+_UNRECOGNIZED = re.compile(r"unrecognized arguments: (?P<given>.*)$")
+
+
+def _suggested(message: str, parser: argparse.ArgumentParser) -> str:
+    """argparse's complaint, shorter and with a "did you mean" for a near miss."""
+    import difflib
+
+    choice = _INVALID_CHOICE.match(message)
+    if choice:
+        choices = re.findall(r"'([^']*)'", choice["choices"])
+        given = choice["given"]
+        near = difflib.get_close_matches(given, choices, n=1, cutoff=0.6)
+        what = "sub-command" if choice["what"] == "SUBCOMMAND" else choice["what"]
+        return f"unknown {what} {given!r}" + (f": did you mean {near[0]}?" if near else "")
+    unknown = _UNRECOGNIZED.match(message)
+    if unknown:
+        options = sorted(_option_strings(parser))
+        for word in unknown["given"].split():
+            near = difflib.get_close_matches(word, options, n=1, cutoff=0.7) \
+                if word.startswith("-") else []
+            if near:
+                return f"{message}: did you mean {near[0]}?"
+    return message
+
+
+def _option_strings(parser: argparse.ArgumentParser) -> set[str]:
+    """Every option of ``parser`` and of its sub-commands."""
+    found = set(parser._option_string_actions)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found |= _option_strings(sub)
+    return found
 
 
 def _db(p: argparse.ArgumentParser) -> None:

@@ -23,6 +23,7 @@ from helpers import (
     columns,
     empty_schema,
     everything_shown,
+    nbmigrate,
     paths,
     server_url,
     snapshot,
@@ -112,6 +113,18 @@ def test_a_failing_magic_stops_run_all(nb, project, cell):
     assert result.success is False
     assert isinstance(result.error_in_exec, UsageError)
     assert "after_the_magic" not in nb.ns  # the rest of the cell did not run either
+
+
+@pytest.mark.parametrize("typed, meant", [("upgrde", "upgrade"), ("histroy", "history"),
+                                          ("upgrade head --sqll", "--sql")])
+def test_a_near_miss_is_named(nb, workdir, typed, meant):
+    out = nb.run(f"%migrate {typed}")
+    assert isinstance(out.error, UsageError)
+    assert out.error_line.count("did you mean") == 1 and f"did you mean {meant}?" in out.error_line
+    assert "choose from" not in out.error_line  # not the list of every sub-command
+    done = nbmigrate(*typed.split(), cwd=workdir)
+    assert done.returncode == 2 and f"did you mean {meant}?" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
 
 
 # ------------------------------------------------------------------ passwords
