@@ -7,7 +7,9 @@ written, and on what the widget shows: header, history, plan, status line.
 
 from __future__ import annotations
 
+import gc
 import re
+import weakref
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ import sqlalchemy as sa
 from helpers import (
     MODEL_CELL,
     columns,
+    nbmigrate,
     server_url,
     table_revision,
     tables,
@@ -436,3 +439,137 @@ def test_the_preview_shows_lint_warnings(nb, workdir):
         "table with rows: add it nullable, backfill it, then make it NOT NULL"
     ]
     assert version(url) == {"aaaa0001"}
+
+
+# ------------------------------------------------ following the session and others
+
+
+def test_a_downgrade_in_another_cell_shows_at_once_and_the_preview_agrees(nb, workdir):
+    url, ui = start(nb, workdir)
+    for rev, table in (("aaaa0001", "ta"), ("bbbb0002", "tb")):
+        nb.ok(table_revision(rev, table))
+    nb.ok("%migrate upgrade head")
+    assert "is at bbbb0002 (tb)" in text(ui.header.value)  # no click: it follows the cell
+    assert "up to date" in text(ui.header.value)
+
+    nb.ok("%migrate downgrade -1")
+    header = text(ui.header.value)
+    assert "is at aaaa0001 (ta)" in header and "1 revision(s) pending" in header
+    assert "up to date" not in header
+    assert [r.split()[0] for r in marked_rows(ui.history.value)] == ["aaaa0001"]
+    labels = dict((v, label) for label, v in ui.upgrade.target.options)
+    assert labels["aaaa0001"] == "aaaa0001: ta (current)"
+    assert ui.status.kind == "ok" and ui.status.text == "updated after downgrade"
+
+    ui.upgrade.preview.click()  # head: the preview says what the header says
+    assert ui.status.kind == "ok", ui.status.text
+    assert ui.status.text == "1 revision(s) to upgrade: Apply runs them"
+    assert [s.revision for s in ui.upgrade.planned[3].steps] == ["bbbb0002"]
+    assert "bbbb0002" in text(ui.upgrade.plan.value)
+
+
+def test_a_revision_written_in_another_cell_is_in_history_and_targets_at_once(nb, workdir):
+    _, ui = start(nb, workdir)
+    nb.ok(table_revision("aaaa0001", "ta", message="create ta"))
+    assert "aaaa0001 create ta" in text(ui.history.value)  # nothing clicked
+    assert "aaaa0001" in [v for _, v in ui.upgrade.target.options]
+    assert 'data-revision="aaaa0001"' in ui.graph.value
+    assert "1 revision(s) pending" in text(ui.header.value)
+    nb.ok("%migrate tag first aaaa0001")
+    assert "first" in [v for _, v in ui.upgrade.target.options]
+
+
+def test_a_change_from_another_process_is_noticed_at_the_next_click(nb, workdir):
+    url, ui = start(nb, workdir)
+    nb.ok(table_revision("aaaa0001", "ta"))
+    done = nbmigrate("upgrade", "head", cwd=workdir)  # a terminal: no listener hears it
+    assert done.returncode == 0, done.stderr
+    assert version(url) == {"aaaa0001"}
+    assert "up to date" not in text(ui.header.value)  # not yet: nothing was clicked
+
+    ui.upgrade.preview.click()
+    assert ui.status.kind == "ok", ui.status.text
+    assert "is at aaaa0001 (ta)" in text(ui.header.value)
+    assert "up to date" in text(ui.header.value)
+    assert ui.upgrade.planned[3].steps == []  # the preview agrees: nothing to do
+
+    made = nbmigrate("revision", "-m", "from a terminal", "--rev-id", "bbbb0002", cwd=workdir)
+    assert made.returncode == 0, made.stderr
+    ui.upgrade.action.value = "downgrade"  # any action looks first
+    assert "bbbb0002 from a terminal" in text(ui.history.value)
+    assert "bbbb0002" in [v for _, v in ui.upgrade.target.options]
+    assert "1 revision(s) pending" in text(ui.header.value)
+
+
+@pytest.mark.parametrize("change", ["downgrade in another cell", "revision in another cell",
+                                    "upgrade in a terminal"])
+def test_a_preview_that_no_longer_matches_is_marked_stale_and_not_applied(nb, workdir, change):
+    url, ui = start(nb, workdir)
+    for rev, table in (("aaaa0001", "ta"), ("bbbb0002", "tb")):
+        nb.ok(table_revision(rev, table))
+    nb.ok("%migrate upgrade aaaa0001")
+    panel = ui.upgrade
+    panel.preview.click()
+    assert [s.revision for s in panel.planned[3].steps] == ["bbbb0002"]
+    assert panel.stale_note.layout.display == "none" and not panel.apply.disabled
+    if change == "downgrade in another cell":
+        nb.ok("%migrate downgrade base")
+        expected, why = set(), "the database moved from aaaa0001 to base"
+    elif change == "revision in another cell":
+        nb.ok(table_revision("cccc0003", "tc"))
+        expected, why = {"aaaa0001"}, "a revision file was added, removed or edited"
+    else:
+        assert nbmigrate("upgrade", "head", cwd=workdir).returncode == 0
+        expected, why = {"bbbb0002"}, "the database moved from aaaa0001 to bbbb0002"
+        assert panel.stale_note.layout.display == "none"  # seen only at the next click
+        panel.apply.click()  # it looks first, marks the preview stale, and the engine refuses
+        assert ui.status.kind == "error", ui.status.text
+    shown = text(panel.stale_note.value)
+    assert panel.stale_note.layout.display == "" and shown.startswith("⚠ stale preview:")
+    assert why in shown and "Preview again" in shown
+    assert "nbm-stale-plan" in panel.plan._dom_classes  # the plan below is greyed out
+    assert panel.apply.disabled and panel.confirm.disabled
+
+    panel.apply.click()  # clicked anyway: the engine refuses what the preview no longer is
+    assert ui.status.kind == "error", ui.status.text
+    assert "since the preview" in ui.status.text and "preview again" in ui.status.text
+    assert version(url) == expected
+
+    panel.preview.click()  # a new preview is current again and applies
+    assert panel.stale_note.layout.display == "none" and not panel.apply.disabled
+    panel.apply.click()
+    assert ui.status.kind == "ok", ui.status.text
+    assert version(url) == {"cccc0003" if "revision" in change else "bbbb0002"}
+
+
+def test_a_closed_or_collected_dashboard_is_no_longer_told(nb, workdir):
+    url, ui = start(nb, workdir)
+    session = ui.session
+    nb.ok("other = %migrate ui")
+    gone = weakref.ref(nb.ns.pop("other"))
+    assert len(session.listeners) == 2
+    ui.close()
+    gone().close()
+    gc.collect()
+    assert gone() is None  # closed and unreferenced: nothing keeps it alive
+    header, history = ui.header.value, ui.history.value
+    nb.ok(table_revision("aaaa0001", "ta"))
+    nb.ok("%migrate upgrade head")
+    assert len(session.listeners) == 0
+    assert (ui.header.value, ui.history.value) == (header, history)  # closed: not told
+    assert version(url) == {"aaaa0001"}
+
+
+def test_a_project_made_in_a_terminal_is_found_at_the_next_click(nb, workdir):
+    ui = open_dashboard(nb)
+    assert ui.status.text.startswith("no migration directory yet")
+    for args in (("init", "migrations", "--url", "sqlite:///app.db"),
+                 ("revision", "-m", "first", "--rev-id", "aaaa0001")):
+        done = nbmigrate(*args, cwd=workdir)
+        assert done.returncode == 0, done.stderr
+    nb.ok(MODEL_CELL)
+    ui.authoring.autogenerate.click()  # it looks first: a project, a connection, a revision
+    assert ui.status.kind == "ok", ui.status.text
+    assert [v for _, v in ui.database.options] == ["default"]
+    assert "aaaa0001 first" in text(ui.history.value)
+    assert "1 revision(s) pending" in text(ui.header.value)

@@ -18,6 +18,7 @@ from . import enums as _enums  # noqa: F401 - registers PostgreSQL enum comparis
 from .applying import Progress
 from .connections import Databases, short_error
 from .errors import NbMigrateError
+from .events import Change, Fingerprint, Listeners, announces, fingerprint
 from .graph import RevisionGraph
 from .plans import LintReport, Plan
 from .project import Project
@@ -92,6 +93,7 @@ class Session:
     def __init__(self, project: str | Path | None = None, *, url: str | None = None,
                  metadata: str | None = None, namespace: Mapping[str, Any] | None = None,
                  workdir: str | Path | None = None) -> None:
+        self.listeners = Listeners()  # told what each command changed: see subscribe
         self.workspace = Workspace(namespace=namespace, workdir=workdir,
                                    options=Options(metadata=metadata))
         if project is not None:
@@ -117,8 +119,23 @@ class Session:
         """The model's MetaData and the name it was found under."""
         return self.workspace.model()
 
+    # -------------------------------------------------------------- listeners
+
+    def subscribe(self, listener: Callable[[Change], None]) -> Callable[[], None]:
+        """Call ``listener(change)`` after every command that changes a database, the
+        scripts, the tags or the connections (also after a move that failed part-way);
+        returns the function that unsubscribes it. A bound method is held weakly."""
+        return self.listeners.subscribe(listener)
+
+    @user_errors
+    def fingerprint(self, *, db: str | None = None) -> Fingerprint:
+        """A cheap look at the scripts, the tags and database ``db``'s heads: a different
+        one means something (perhaps another process) changed them."""
+        return fingerprint(self.workspace, db)
+
     # ----------------------------------------------------------------- set-up
 
+    @announces(scripts=True, tags=True, connections=True)
     @user_errors
     def init(self, directory: str | Path = "migrations", *, url: str | None = None,
              metadata: str | None = None, template: str | None = None) -> Note:
@@ -126,11 +143,13 @@ class Session:
         return setting_up.init(self.workspace, directory, url=url, metadata=metadata,
                                template=template)
 
+    @announces(scripts=True, tags=True, connections=True)
     @user_errors
     def attach(self, path: str | Path) -> Note:
         """Drive an existing Alembic project, found by its alembic.ini."""
         return setting_up.attach(self.workspace, path)
 
+    @announces(database="name", connections=True)
     @user_errors
     def connect(self, target: str, *, name: str | None = None) -> Note:
         """Connect to a URL, or to the Engine / Connection / URL held in a notebook variable."""
@@ -153,6 +172,7 @@ class Session:
         """Like diff, but raises DriftDetected when model and database differ."""
         return authoring.check(self.workspace, db=db, metadata=metadata)
 
+    @announces(scripts=True, written=RevisionCreated)
     @user_errors
     def revision(self, message: str, *, autogenerate: bool = False, rev_id: str | None = None,
                  head: str = "head", splice: bool = False, branch_label: str | None = None,
@@ -171,6 +191,7 @@ class Session:
             splice=splice, branch_label=branch_label, depends_on=depends_on, body=body,
             renames=renames, matching=matching, db=db, metadata=metadata)
 
+    @announces(scripts=True)
     @user_errors
     def merge(self, revisions: Sequence[str] = ("heads",), *, message: str | None = None,
               branch_label: str | None = None, rev_id: str | None = None) -> RevisionCreated:
@@ -180,6 +201,7 @@ class Session:
 
     # ------------------------------------------------------------- applying
 
+    @announces(database="db", written=ApplyResult, moves=True)
     @user_errors
     def upgrade(self, target: str = "heads", *, sql: bool = False, dry_run: bool = False,
                 yes: bool = False, db: str | None = None, on_progress: Progress | None = None,
@@ -193,6 +215,7 @@ class Session:
         return applying.move(self.workspace, "upgrade", target, sql=sql, dry_run=dry_run,
                              yes=yes, db=db, on_progress=on_progress, previewed=previewed)
 
+    @announces(database="db", written=ApplyResult, moves=True)
     @user_errors
     def downgrade(self, target: str, *, sql: bool = False, dry_run: bool = False,
                   yes: bool = False, db: str | None = None, on_progress: Progress | None = None,
@@ -206,6 +229,7 @@ class Session:
         """What ``upgrade`` or ``downgrade`` to ``target`` would do, with data impact."""
         return applying.plan(self.workspace, action, target, db=db)
 
+    @announces(database="db", written=ApplyResult, moves=True)
     @user_errors
     def stamp(self, revisions: str | Sequence[str], *, sql: bool = False, purge: bool = False,
               db: str | None = None, on_progress: Progress | None = None
@@ -266,11 +290,13 @@ class Session:
 
     # ----------------------------------------------------------------- tags
 
+    @announces(tags=True)
     @user_errors
     def tag(self, name: str, revision: str | None = None, *, db: str | None = None) -> Note:
         """Name a revision (default: the database's current one); kept in tags.json."""
         return tagging.tag(self.workspace, name, revision, db=db)
 
+    @announces(tags=True)
     @user_errors
     def untag(self, name: str) -> Note:
         """Delete a tag."""

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import ipywidgets as w
 
 from ..display.dashboard import header_error_html, header_html
 from ..engine.errors import NbMigrateError
+from ..engine.events import Change, Fingerprint
 from .authoring import NewRevisionPanel
 from .history import HistoryView
 from .status import StatusLine, Worker
 from .upgrade import UpgradePanel
 
 TABS = ("History", "Graph", "New revision", "Upgrade / downgrade")
-# tab titles in full (ipywidgets cuts them at 144px); the style applies to this widget only
-STYLE = "<style>.nbm-dashboard .lm-TabBar-tab{flex:0 1 auto !important;min-width:110px}</style>"
+# tab titles in full (ipywidgets cuts them at 144px); a stale preview greyed out; the
+# style applies to this widget only
+STYLE = ("<style>.nbm-dashboard .lm-TabBar-tab{flex:0 1 auto !important;min-width:110px}"
+         ".nbm-dashboard .nbm-stale-plan{opacity:.55}</style>")
 
 
 class Dashboard(w.VBox):
@@ -24,12 +28,17 @@ class Dashboard(w.VBox):
 
     The widget holds no migration logic: each button calls one Session method
     and shows what it returns; every error lands in the status line as one line.
+    It follows the session: what a command in another cell changes is shown at once
+    (the session tells its listeners), and what another process changed is noticed
+    before the next action (a cheap look at the scripts, tags and version table).
     """
 
     def __init__(self, session: Any) -> None:
         self.session = session
         self.status = StatusLine()
-        self.worker = Worker(self.status, self._sync)
+        self.worker = Worker(self.status, self._sync, before=self.catch_up, after=self._settle)
+        self.seen: Fingerprint | None = None  # the look the views were last read with
+        self._behind = False  # a change arrived while the dashboard's own work ran
         self.database = w.Dropdown(description="Database", layout=w.Layout(width="420px"))
         self.refresh_button = w.Button(description="Refresh", icon="refresh",
                                        tooltip="read the connections, scripts and database again")
@@ -41,16 +50,18 @@ class Dashboard(w.VBox):
         self.tabs = w.Tab(children=[self.history, self.graph, self.authoring, self.upgrade],
                           titles=TABS)
         self._filling = False
-        self.refresh_button.on_click(self.worker.callback("reading", self._reload))
+        self.refresh_button.on_click(self.worker.callback("reading", self._reload, check=False))
         self.database.observe(
-            lambda _: self._filling or self.worker.run("reading the database", self._switched),
+            lambda _: self._filling or self.worker.run("reading the database", self._switched,
+                                                       check=False),
             names="value")
         super().__init__([
             w.HTML(STYLE), w.HBox([self.database, self.refresh_button]), self.header,
             self.status, self.tabs,
         ])
         self.add_class("nbm-dashboard")
-        self.worker.run("reading", self._reload)
+        self._unsubscribe = session.subscribe(self._changed)  # held weakly by the session
+        self.worker.run("reading", self._reload, check=False)
 
     @property
     def db(self) -> str | None:
@@ -61,13 +72,56 @@ class Dashboard(w.VBox):
     def buttons(self) -> list[w.Button]:
         return [self.refresh_button, *self.authoring.buttons, *self.upgrade.buttons]
 
+    def close(self) -> None:
+        """Close the dashboard and every widget in it; the session stops telling it."""
+        self._unsubscribe()
+        for widget in _inside(self):
+            widget.close()
+        super().close()
+
     def _sync(self, busy: bool) -> None:
         self.refresh_button.disabled = self.database.disabled = busy
         self.authoring.sync(busy)
         self.upgrade.sync(busy)
 
-    def _reload(self) -> str:
-        """Connections, then everything else."""
+    # ------------------------------------------------------- following changes
+
+    def _changed(self, change: Change) -> None:
+        """The session changed something: show it now (the session's listener)."""
+        if self.worker.busy:  # this dashboard's own work: read again when it is done
+            self._behind = True
+            return
+        if change.connections or change.scripts or change.tags or self.db in change.databases:
+            self.worker.run(f"reading what {change.command} changed",
+                            lambda: self._follow(change), check=False)
+
+    def _follow(self, change: Change) -> str:
+        if change.connections:
+            self._reload()
+        else:
+            self.refresh()
+        what = f"a failed {change.command}" if change.failed else change.command
+        stale = "; the open preview is stale: Preview again" if self.upgrade.stale else ""
+        return f"updated after {what}{stale}"
+
+    def catch_up(self) -> None:
+        """Before an action: read everything again (connections too: a project found only
+        now brings its own) if the scripts, tags or this database changed since they were
+        last read, by another process say; errors show in the views."""
+        with contextlib.suppress(NbMigrateError):
+            now = self.session.fingerprint(db=self.db)
+            if now != self.seen:
+                self._reload(now)
+
+    def _settle(self) -> None:
+        """After the dashboard's own work: read again if it changed what no view re-read."""
+        if self._behind:
+            self.refresh_quietly()
+
+    # ---------------------------------------------------------------- reading
+
+    def _reload(self, seen: Fingerprint | None = None) -> str:
+        """Connections, then everything else (``seen``: as for ``refresh``)."""
         entries = self.session.connections().entries
         options = [(f"{name}: {url}" + (" (default)" if default else ""), name)
                    for name, _dialect, url, default, _source in entries]
@@ -80,7 +134,7 @@ class Dashboard(w.VBox):
             self.database.value = keep if keep in names else default
         finally:
             self._filling = False
-        self.refresh()
+        self.refresh(seen if self.database.value == keep else None)
         return self._ready()
 
     def _switched(self) -> str:
@@ -92,10 +146,17 @@ class Dashboard(w.VBox):
     def _ready(self) -> str:
         return f"ready: {self.db}" if self.db else "ready"
 
-    def refresh(self) -> None:
-        """Read the header, history, graph and targets again; raise the first error after all."""
+    def refresh(self, seen: Fingerprint | None = None) -> None:
+        """Read the header, history, graph and targets again, and mark an open preview
+        that no longer matches stale; raise the first error after all. ``seen``: the look
+        just taken (else one is taken first, so that a later change is noticed)."""
         errors: list[NbMigrateError] = []
         session, db = self.session, self.db
+        self._behind = False
+        try:
+            seen = seen or session.fingerprint(db=db)
+        except NbMigrateError as exc:
+            errors.append(exc)
         try:
             self.header.value = header_html(session.current(db=db))
         except NbMigrateError as exc:
@@ -109,10 +170,20 @@ class Dashboard(w.VBox):
         except NbMigrateError as exc:
             errors.append(exc)
             self.history.value = self.graph.value = ""
+        self.seen = seen
+        if seen is not None:
+            self.upgrade.check(seen)
         if errors:
             raise errors[0]
 
     def refresh_quietly(self) -> None:
-        """Refresh after a failure, keeping that failure as the status."""
+        """Refresh, keeping the status as it is (a failure shows in the views)."""
         with contextlib.suppress(NbMigrateError):
             self.refresh()
+
+
+def _inside(widget: Any) -> Iterator[w.Widget]:
+    """Every widget inside ``widget``, innermost first."""
+    for child in getattr(widget, "children", ()) or ():
+        yield from _inside(child)
+        yield child

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import ipywidgets as w
 
 from ..display.dashboard import plan_html
+from ..display.styles import WARNING
 from ..engine.errors import DestructiveChange, NbMigrateError
+from ..engine.events import Fingerprint
 from ..engine.results import History, TagList
 from ..engine.text import short
 from .targets import target_options
@@ -20,6 +23,8 @@ class UpgradePanel(w.VBox):
         self.owner = owner  # the Dashboard: session, selected database, worker, refresh
         self.planned: tuple[str, str, str | None, Any] | None = None  # action, target, db, plan
         self.choices: tuple[History, TagList] | None = None
+        self.stale = ""  # why the open preview no longer matches ("" while it does)
+        self.tagged: str | None = None  # the revision a tag target named when previewed
         self.action = w.ToggleButtons(options=["upgrade", "downgrade"], value="upgrade",
                                       style={"button_width": "100px"},
                                       layout=w.Layout(width="auto", flex="0 0 auto"))
@@ -39,6 +44,8 @@ class UpgradePanel(w.VBox):
         self.progress_row = w.HBox([self.progress, self.step])
         self.progress_row.layout.display = "none"
         self.plan = w.HTML()
+        self.stale_note = w.HTML()  # says why the preview below is stale
+        self.stale_note.layout.display = "none"
         work = owner.worker.callback
         self.preview.on_click(work("planning", self.show_plan))
         self.apply.on_click(work("applying", lambda: self.run(confirmed=False)))
@@ -49,7 +56,7 @@ class UpgradePanel(w.VBox):
         self.target.observe(lambda _: self._filling or self.forget(), names="value")
         super().__init__([
             w.HBox([self.action, self.target, self.preview, self.apply, self.confirm]),
-            self.progress_row, self.plan,
+            self.progress_row, self.stale_note, self.plan,
         ])
 
     @property
@@ -59,8 +66,8 @@ class UpgradePanel(w.VBox):
     def sync(self, busy: bool) -> None:
         """Off while work runs; Apply needs a preview of the chosen target."""
         self.preview.disabled = busy or self.target.value is None
-        self.apply.disabled = busy or not self._fresh()
-        self.confirm.disabled = busy or not self._fresh()
+        self.apply.disabled = busy or not self._fresh() or bool(self.stale)
+        self.confirm.disabled = busy or not self._fresh() or bool(self.stale)
         self.action.disabled = self.target.disabled = busy
 
     def show_choices(self, history: History, tags: TagList) -> None:
@@ -94,6 +101,8 @@ class UpgradePanel(w.VBox):
             raise NbMigrateError("choose a target first")
         plan = self.owner.session.plan(action, target, db=db)
         self.planned = (action, target, db, plan)
+        self.tagged = self._tag_names().get(target)
+        self.mark_stale("")
         self.plan.value = plan_html(plan)
         self.confirm.layout.display = "" if plan.destructive else "none"
         self.progress_row.layout.display = "none"
@@ -133,6 +142,7 @@ class UpgradePanel(w.VBox):
         self.step.value = f"{action} {target}: done"
         self.planned = None
         self.confirm.layout.display = "none"
+        self.mark_stale("")
         self.plan.value = result._repr_html_()
         self.owner.refresh()
         return result.title()
@@ -149,4 +159,39 @@ class UpgradePanel(w.VBox):
             self.planned = None
             self.plan.value = ""
             self.confirm.layout.display = "none"
+        self.mark_stale("")
+
+    # ------------------------------------------------------------ staleness
+
+    def check(self, seen: Fingerprint) -> None:
+        """Mark the open preview stale if the database, the scripts or its target's tag
+        are no longer what it was made from (``seen``: a look just taken)."""
+        if self.planned is None or self.stale or self.planned[2] != self.owner.db:
+            return
+        _, target, _, plan = self.planned
+        # only a run knows the revisions it would take; the look knows heads and scripts
+        why = plan.differs(plan.current if seen.heads is None else seen.heads,
+                           [s.revision for s in plan.steps], seen.scripts)
+        if not why and self.tagged != self._tag_names().get(target):
+            why = f"tag {target} was moved"
+        self.mark_stale(why)
+
+    def mark_stale(self, why: str) -> None:
+        """Show the preview as stale because ``why`` (Apply off), or as current ("")."""
+        self.stale = why
+        if why:
+            self.stale_note.value = (
+                f"<div class=nbm-stale style='{WARNING}'>&#9888; stale preview: "
+                f"{html.escape(why)} since it was made; Apply is off until you Preview "
+                "again</div>")
+            self.plan.add_class("nbm-stale-plan")
+        else:
+            self.stale_note.value = ""
+            self.plan.remove_class("nbm-stale-plan")
+        self.stale_note.layout.display = "" if why else "none"
         self.sync(self.owner.worker.busy)
+
+    def _tag_names(self) -> dict[str, str]:
+        """Each tag the target chooser offers, with the revision it names."""
+        tags = self.choices[1].tags if self.choices is not None else []
+        return {name: info.revision for name, info in tags}
