@@ -203,7 +203,7 @@ def test_depends_on_another_branch(nb, workdir):
     assert list(shown.to_frame()["depends_on"]) == [(OTHER,)]
     assert nb.ok(f"%migrate show {OTHER}").revisions[0].depends_on == ()
     verbose = nb.ok("%migrate history --verbose").set_index("revision")
-    assert verbose.loc[B, "depends_on"] == (OTHER,)
+    assert verbose.loc[B, "depends_on"] == OTHER
 
     nb.ok(f"%migrate upgrade {B}")  # the dependency comes along
     assert user_tables(url) == {"ta", "tb", "tx"}
@@ -443,7 +443,7 @@ def test_history_after_a_partial_upgrade(nb, db_url):
     h = nb.ns["h"]
     assert isinstance(h, pd.DataFrame)
     assert list(h["revision"]) == [C, B, A]
-    assert list(h["parents"]) == [(B,), (A,), ()]
+    assert list(h["parents"]) == [B, A, ""]
     assert list(h["message"]) == ["tc", "tb", "ta"]
     assert list(h["head"]) == [True, False, False]
     assert list(h["applied"]) == [False, False, True]

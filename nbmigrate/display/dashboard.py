@@ -69,7 +69,7 @@ def operations_html(diff: Diff) -> str:
         parts.append(f"<div class=nbm-danger style='{DANGER}'>&#9888; destructive: "
                      f"{html.escape(names)}</div>")
     parts.append(html_table(diff.columns, rows, title=diff.title(), note=diff.note(),
-                            marked=lossy))
+                            marked=lossy, lossy=True))
     return "".join(parts)
 
 

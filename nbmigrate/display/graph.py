@@ -15,6 +15,7 @@ from .styles import (
     NODE_FILL,
     PALETTE,
     STYLE,
+    TEXT,
 )
 
 ROW, LANE, PAD, RADIUS, CHAR = 26, 16, 10, 5, 7.2  # pixels; CHAR: a monospace glyph's width
@@ -105,7 +106,7 @@ def svg(graph: RevisionGraph) -> str:
            'style="font-family:monospace;font-size:12px">']
     for edge in graph.edges:
         lane = edge.path[1][1] if len(edge.path) > 2 else edge.path[-1][1]
-        out.append(f'<path d="{_edge_path(edge)}" fill="none" stroke="{_color(lane)}" '
+        out.append(f'<path d="{_edge_path(edge)}" fill="none" style="stroke:{_color(lane)}" '
                    'stroke-width="2"/>')
     for node in graph.nodes:
         out.append(_node_svg(node, text_x))
@@ -144,21 +145,28 @@ def _line_text(node: GraphNode) -> str:
     return f"{short(node.revision)}{decorations} {node.message}"
 
 
+def _paint(fill: str, stroke: str = "") -> str:
+    """A style attribute: SVG's fill="..." and stroke="..." do not resolve var()."""
+    return f'style="fill:{fill}' + (f';stroke:{stroke}"' if stroke else '"')
+
+
 def _node_svg(node: GraphNode, text_x: float) -> str:
     x, y = _x(node.lane), _y(node.row)
     esc = html.escape
     tip = esc(f"{node.revision}: {node.message}")
     if node.current:
-        circle = (f'<circle cx="{x:g}" cy="{y:g}" r="{RADIUS + 1}" fill="{CURRENT_FILL}" '
-                  f'stroke="{CURRENT_STROKE}" stroke-width="2"/>')
+        circle = (f'<circle cx="{x:g}" cy="{y:g}" r="{RADIUS + 1}" '
+                  f'{_paint(CURRENT_FILL, CURRENT_STROKE)} stroke-width="2"/>')
     else:
-        circle = (f'<circle cx="{x:g}" cy="{y:g}" r="{RADIUS}" fill="{NODE_FILL}" '
-                  f'stroke="{_color(node.lane)}" stroke-width="2"/>')
+        circle = (f'<circle cx="{x:g}" cy="{y:g}" r="{RADIUS}" '
+                  f'{_paint(NODE_FILL, _color(node.lane))} stroke-width="2"/>')
     weight = ' font-weight="bold"' if node.current else ""
-    spans = [f'<tspan{weight}>{esc(short(node.revision))}</tspan>']
+    spans = [f'<tspan class="nbm-rev-id"{weight}>{esc(short(node.revision))}</tspan>']
     for kind, words in labels(node):
-        spans.append(f'<tspan fill="{LABEL_COLORS[kind]}" font-weight="bold"> '
+        spans.append(f'<tspan {_paint(LABEL_COLORS[kind])} font-weight="bold"> '
                      f'[{esc(words)}]</tspan>')
-    spans.append(f'<tspan fill="{MESSAGE}"> {esc(node.message)}</tspan>')
+    spans.append(f'<tspan class="nbm-rev-message" {_paint(MESSAGE)}> '
+                 f'{esc(node.message)}</tspan>')
     return (f'<g class="nbm-rev" data-revision="{esc(node.revision)}"><title>{tip}</title>'
-            f'{circle}<text x="{text_x:g}" y="{y + 4:g}">{"".join(spans)}</text></g>')
+            f'{circle}<text x="{text_x:g}" y="{y + 4:g}" {_paint(TEXT)}>{"".join(spans)}'
+            '</text></g>')

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from .styles import STYLE
+
+LOSSY_COLUMN = "destructive"  # rows marked by it lose data: marked in the error colour
+
+
+def when(value: datetime | None) -> str:
+    """A time to the second ("2024-05-01 12:03:04"), so a table's rows do not wrap."""
+    if value is None or value != value:  # NaT is a datetime that is not equal to itself
+        return ""
+    return value.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def cell(value: Any) -> str:
@@ -15,6 +25,8 @@ def cell(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "yes" if value else ""
+    if isinstance(value, datetime):
+        return when(value)
     if isinstance(value, (tuple, list, set, frozenset)):
         return ", ".join(str(v) for v in value)
     return str(value)
@@ -27,9 +39,12 @@ def html_table(
     title: str = "",
     note: str = "",
     marked: Sequence[int] = (),
+    lossy: bool = False,
     header: bool = True,
 ) -> str:
-    """An HTML table; rows whose index is in ``marked`` are highlighted."""
+    """An HTML table; rows whose index is in ``marked`` are highlighted (in the error
+    colour when ``lossy``: they would lose data; else in the colour of the current
+    revision)."""
     marked = set(marked)
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns) if header else ""
     body = "".join(
@@ -42,7 +57,7 @@ def html_table(
     if title:
         parts.append(f"<div class=nbm-title>{html.escape(title)}</div>")
     parts.append(
-        "<table class=nbm-table>"
+        ("<table class='nbm-table nbm-lossy'>" if lossy else "<table class=nbm-table>")
         + (f"<thead><tr>{head}</tr></thead>" if head else "")
         + f"<tbody>{body}</tbody></table>"
     )

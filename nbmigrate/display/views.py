@@ -36,8 +36,9 @@ from ..engine.results import (
     TagList,
 )
 from ..engine.text import heads_text
+from . import auditlog
 from . import graph as drawing
-from .tables import html_block, html_table, text_table
+from .tables import LOSSY_COLUMN, html_block, html_table, text_table
 from .words import NOTEBOOK, Spelling
 
 Words = str | Sequence[Part]
@@ -89,7 +90,8 @@ def html(result: Result, spelling: Spelling = NOTEBOOK) -> str:
     if not result.columns or not rows:
         return html_table((), (), title=title(result, spelling), note=note(result, spelling))
     return html_table(result.columns, rows, title=title(result, spelling),
-                      note=note(result, spelling), marked=_marked(result, rows))
+                      note=note(result, spelling), marked=_marked(result, rows),
+                      lossy=MARKED.get(type(result)) == LOSSY_COLUMN)
 
 
 @singledispatch
@@ -121,6 +123,45 @@ def notebook_value(result: Any) -> Any:
 
 for _kind in (History, ConnectionList, TagList, AuditLog, Status, LintReport):
     notebook_value.register(_kind, lambda result: result.to_frame())
+
+
+def plain(value: Any) -> Any:
+    """A tuple of names as the text a table shows ("a1b2, c3d4"; "" for none)."""
+    return ", ".join(map(str, value)) if isinstance(value, tuple) else value
+
+
+@frame.register
+def _(r: History) -> Any:
+    from .frames import make_frame
+
+    rows = [tuple(map(plain, row)) for row in r.rows()]  # h[["revision", "parents"]] reads
+    return make_frame(r.columns, rows, mark_column=MARKED[History], title=title(r),
+                      note=note(r))
+
+
+def _messages(r: AuditLog) -> dict[str, str]:
+    # each revision's message, once the engine's AuditLog carries them (issue 15)
+    return dict(getattr(r, "messages", None) or {})
+
+
+@html.register
+def _(r: AuditLog, spelling: Spelling = NOTEBOOK) -> str:
+    return auditlog.html(r.entries, title=title(r, spelling), note=note(r, spelling),
+                         messages=_messages(r))
+
+
+@text.register
+def _(r: AuditLog, spelling: Spelling = NOTEBOOK) -> str:
+    return auditlog.text(r.entries, title=title(r, spelling), note=note(r, spelling),
+                         messages=_messages(r))
+
+
+@frame.register
+def _(r: AuditLog) -> Any:
+    from .frames import make_log_frame
+
+    return make_log_frame(r.columns, r.rows(), title=title(r), note=note(r),
+                          messages=_messages(r))
 
 
 @html.register

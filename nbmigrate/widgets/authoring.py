@@ -10,6 +10,7 @@ from ..display.dashboard import operations_html
 from ..display.tables import html_block
 from ..engine.errors import NbMigrateError
 from ..engine.results import Diff
+from .layout import button_layout, field_layout, row
 
 
 class NewRevisionPanel(w.VBox):
@@ -19,13 +20,15 @@ class NewRevisionPanel(w.VBox):
         self.owner = owner  # the Dashboard: session, selected database, worker, refresh
         self.diff: Diff | None = None
         self.message = w.Text(placeholder="what the revision does, e.g. add users.email",
-                              description="Message", layout=w.Layout(width="420px"))
+                              description="Message", layout=field_layout("420px"))
         self.autogenerate = w.Button(description="Autogenerate", icon="magic",
+                                     layout=button_layout(),
                                      tooltip="compare the model with the database; "
                                      "nothing is written")
         self.save = w.Button(description="Save", button_style="success", icon="save",
+                             layout=button_layout(),
                              tooltip="write the revision script")
-        self.discard = w.Button(description="Discard", icon="times",
+        self.discard = w.Button(description="Discard", layout=button_layout(), icon="times",
                                 tooltip="forget the preview; nothing is written")
         self.operations = w.HTML()
         self.python = w.HTML()
@@ -37,7 +40,7 @@ class NewRevisionPanel(w.VBox):
         self.autogenerate.on_click(work("comparing the model with the database", self.generate))
         self.save.on_click(work("writing the revision script", self.write))
         self.discard.on_click(work("discarding the preview", self.forget))
-        super().__init__([w.HBox([self.message, self.autogenerate, self.save, self.discard]),
+        super().__init__([row(self.message, self.autogenerate, self.save, self.discard),
                           self.preview])
 
     @property

@@ -13,6 +13,7 @@ from ..engine.errors import NbMigrateError
 from ..engine.events import Change, Fingerprint
 from .authoring import NewRevisionPanel
 from .history import HistoryView
+from .layout import button_layout, field_layout, row
 from .status import StatusLine, Worker
 from .upgrade import UpgradePanel
 
@@ -39,8 +40,9 @@ class Dashboard(w.VBox):
         self.worker = Worker(self.status, self._sync, before=self.catch_up, after=self._settle)
         self.seen: Fingerprint | None = None  # the look the views were last read with
         self._behind = False  # a change arrived while the dashboard's own work ran
-        self.database = w.Dropdown(description="Database", layout=w.Layout(width="420px"))
+        self.database = w.Dropdown(description="Database", layout=field_layout("420px"))
         self.refresh_button = w.Button(description="Refresh", icon="refresh",
+                                       layout=button_layout(),
                                        tooltip="read the connections, scripts and database again")
         self.header = w.HTML()
         self.history = HistoryView()
@@ -56,7 +58,7 @@ class Dashboard(w.VBox):
                                                        check=False),
             names="value")
         super().__init__([
-            w.HTML(STYLE), w.HBox([self.database, self.refresh_button]), self.header,
+            w.HTML(STYLE), row(self.database, self.refresh_button), self.header,
             self.status, self.tabs,
         ])
         self.add_class("nbm-dashboard")

@@ -13,6 +13,7 @@ from ..engine.errors import DestructiveChange, NbMigrateError
 from ..engine.events import Fingerprint
 from ..engine.results import History, TagList
 from ..engine.text import short
+from .layout import button_layout, field_layout, row
 from .targets import target_options
 
 
@@ -27,21 +28,22 @@ class UpgradePanel(w.VBox):
         self.tagged: str | None = None  # the revision a tag target named when previewed
         self.action = w.ToggleButtons(options=["upgrade", "downgrade"], value="upgrade",
                                       style={"button_width": "100px"},
-                                      layout=w.Layout(width="auto", flex="0 0 auto"))
-        self.target = w.Dropdown(description="Target", layout=w.Layout(width="360px"))
-        self.preview = w.Button(description="Preview", icon="search",
+                                      layout=button_layout())
+        self.target = w.Dropdown(description="Target", layout=field_layout("360px"))
+        self.preview = w.Button(description="Preview", layout=button_layout(), icon="search",
                                 tooltip="the plan: operations, data impact, warnings, SQL")
         self.apply = w.Button(description="Apply", button_style="primary", icon="play",
+                              layout=button_layout(),
                               tooltip="run the previewed plan")
         self.confirm = w.Button(description="Apply, losing data", button_style="danger",
                                 icon="exclamation-triangle",
-                                layout=w.Layout(width="auto", flex="0 0 auto"),
+                                layout=button_layout(),
                                 tooltip="I have read the plan: run it although data is lost")
         self.confirm.layout.display = "none"
         self.progress = w.IntProgress(value=0, min=0, max=1, description="Progress",
-                                      layout=w.Layout(width="360px"))
+                                      layout=field_layout("360px"))
         self.step = w.Label()
-        self.progress_row = w.HBox([self.progress, self.step])
+        self.progress_row = row(self.progress, self.step)
         self.progress_row.layout.display = "none"
         self.plan = w.HTML()
         self.stale_note = w.HTML()  # says why the preview below is stale
@@ -55,7 +57,7 @@ class UpgradePanel(w.VBox):
         self._filling = False
         self.target.observe(lambda _: self._filling or self.forget(), names="value")
         super().__init__([
-            w.HBox([self.action, self.target, self.preview, self.apply, self.confirm]),
+            row(self.action, self.target, self.preview, self.apply, self.confirm),
             self.progress_row, self.stale_note, self.plan,
         ])
 
