@@ -11,6 +11,8 @@ from .display.words import TERMINAL
 from .engine.errors import NbMigrateError, UsageProblem
 from .engine.secrets import redact
 from .grammar import HelpRequested, build_parser, run
+from .progress import form_for
+from .progress import shown as progress_shown
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -38,7 +40,8 @@ def _main(argv: Sequence[str] | None) -> int:
                                                             file=sys.stderr)
             if args.database_url:
                 session.connect(args.database_url)
-            result = run(session, args)
+            with progress_shown(args, form_for()):  # on stderr, if a terminal
+                result = run(session, args)
     except HelpRequested as shown:
         print(shown.text, end="")
         return 0

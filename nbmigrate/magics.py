@@ -12,6 +12,8 @@ from traitlets import Bool, Unicode, observe
 
 from .engine.errors import NbMigrateError
 from .grammar import HelpRequested, build_parser, parse, run, subparsers
+from .progress import form_for
+from .progress import shown as progress_shown
 
 
 @magics_class
@@ -81,8 +83,9 @@ class NbMigrate(Magics):
             return None
         except NbMigrateError as exc:
             raise usage_error(exc) from None
-        try:
-            result = run(self.session, args, cell, front_end={"ui": dashboard})
+        try:  # long work shows a bar: a widget in a notebook, stderr in a terminal IPython
+            with progress_shown(args, form_for(self.shell)):
+                result = run(self.session, args, cell, front_end={"ui": dashboard})
         except NbMigrateError as exc:
             raise usage_error(exc) from None
         return notebook_value(result)

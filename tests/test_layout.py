@@ -15,7 +15,8 @@ from pathlib import Path
 from helpers import ROOT
 
 PACKAGE = ROOT / "nbmigrate"
-LAYERS = {"engine": 0, "display": 1, "widgets": 2, "grammar": 2, "magics": 3, "cli": 3,
+LAYERS = {"engine": 0, "display": 1, "widgets": 2, "grammar": 2, "progress": 2, "magics": 3,
+          "cli": 3,
           "demo": 3}
 # dialect == "sqlite", dialect.name in ("mysql", ...), url.get_backend_name() != "..."
 DIALECT_CHECK = re.compile(r"""(dialect(\.name)?|get_backend_name\(\))\s*"""

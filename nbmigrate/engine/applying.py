@@ -113,7 +113,7 @@ def move(ws: Workspace, action: str, target: Any, *, sql: bool, db: str | None,
     if sql:
         return _render(run)
     if dry_run:
-        return _rehearse(run)
+        return _rehearse(run, on_progress)
     guarded = action != "stamp" and ws.options.confirm_destructive and not yes
     return _apply(run, guarded=guarded, on_progress=on_progress)
 
@@ -190,7 +190,8 @@ def _stepper(run: Run, guard: Guard | None, *, trail: Trail | None = None,
              ) -> Callable[[Any, Any], Iterator[Any]]:
     """The env.py ``fn``: hands Alembic one step at a time, so that each statement is
     known to be that step's, and each step is known to be done (its record made and
-    logged in its own transaction) whichever env.py runs."""
+    logged in its own transaction) whichever env.py runs. ``after`` is told of each step
+    done: the run's record of it, or (a rehearsal, which keeps none) one made here."""
 
     def applied(ctx: Any, step: Any, **_: Any) -> None:  # Alembic's on_version_apply
         record = _record(step, time.perf_counter() - run.clock)
@@ -210,8 +211,10 @@ def _stepper(run: Run, guard: Guard | None, *, trail: Trail | None = None,
             run.clock = time.perf_counter()
             if trail is not None and trail.marking:
                 trail.starting(_record(step.info, 0.0))
-            yield step
-            if after is not None and run.done:
+            yield step  # Alembic runs it before asking for the next one
+            if after is not None and trail is None:
+                after(_record(step.info, time.perf_counter() - run.clock))
+            elif after is not None and run.done:
                 after(run.done[-1])
         if guard is not None:
             guard.finish()
@@ -239,25 +242,36 @@ def _one_transaction(run: Run, chosen: list) -> bool:
     return bool(chosen) and Savepoints.suit(run.database, chosen)
 
 
-def _rehearse(run: Run) -> Plan:
+def _rehearse(run: Run, on_progress: Progress | None = None) -> Plan:
     """The plan: where DDL is transactional, the run itself in a transaction that is always
-    rolled back; elsewhere (or where a script commits) a reading that sends only reads."""
+    rolled back; elsewhere (or where a script commits) a reading that sends only reads.
+    ``on_progress`` is told of each revision rehearsed (or read)."""
     database = run.database
     with run.ws.connect(database) as conn:
         current = database.heads(conn)
         chosen = run.steps(current)
-        plan = _rehearsal(run, conn, current, chosen, live=_one_transaction(run, chosen))
+        plan = _rehearsal(run, conn, current, chosen, live=_one_transaction(run, chosen),
+                          on_progress=on_progress)
         if plan is None:  # a script commits, which a rehearsal never does: read it instead
             run.planned.clear()
-            plan = _rehearsal(run, conn, current, chosen, live=False)
+            plan = _rehearsal(run, conn, current, chosen, live=False,
+                              on_progress=on_progress)
     return plan
 
 
-def _rehearsal(run: Run, conn: Any, current: tuple[str, ...], chosen: list, *, live: bool
-               ) -> Plan | None:
-    """One rehearsal (``live``) or reading of the run; None if a script committed."""
+def _rehearsal(run: Run, conn: Any, current: tuple[str, ...], chosen: list, *, live: bool,
+               on_progress: Progress | None = None) -> Plan | None:
+    """One rehearsal (``live``) or reading of the run; None if a script committed.
+    ``on_progress`` counts from zero again for a reading that follows a rehearsal."""
     database = run.database
     stopped: dict[str, str] = {}
+    rehearsed: list[Step] = []  # the steps this rehearsal ran, for on_progress
+
+    def step_done(step: Step) -> None:
+        rehearsed.append(step)
+        if on_progress is not None:
+            on_progress(step, len(rehearsed), len(run.planned))
+
     guard = Guard(database, confirmed=True, send=live, rehearsal=live)
     if live:
         if conn.in_transaction():
@@ -272,8 +286,10 @@ def _rehearsal(run: Run, conn: Any, current: tuple[str, ...], chosen: list, *, l
     try:
         with run.ws.environment(database, connection=conn) as config, guard.watching(), \
                 alembic_quiet():
-            run_env(config, run.script, _stepper(run, guard), guard_logging=run.foreign,
-                    on_own_connection=own_connection, **run.env_kw)
+            run_env(config, run.script,
+                    _stepper(run, guard, after=step_done if on_progress else None),
+                    guard_logging=run.foreign, on_own_connection=own_connection,
+                    **run.env_kw)
     except Refused:
         if live:
             return None

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +22,9 @@ if TYPE_CHECKING:
 
 # nbmigrate's own tables in a managed database; autogenerate never proposes to drop them
 NBMIGRATE_TABLES = frozenset({AUDIT_TABLE})
+
+TableProgress = Callable[[str, int, int], None]  # (the table just compared, done, tables)
+PROGRESS_PLUGIN = "nbmigrate.progress"  # the Alembic autogenerate plugin that counts tables
 
 
 def drop_own_tables(script: Any) -> None:
@@ -53,13 +58,15 @@ def gc_paused() -> Iterator[None]:
 
 
 def compare(connection: Connection, metadata: MetaData, *,
-            reflection: ReflectionCache | None = None
+            reflection: ReflectionCache | None = None,
+            on_progress: TableProgress | None = None
             ) -> tuple[list[Operation], str, list[Rename], list[Any]]:
     """What would bring the database to the model: the operations as rows, their Python
     code, possible renames, and Alembic's operations (to render as SQL).
 
     Reflection is reused from the last run on the same database while its schema is
     unchanged (``reflection``: a ``ReflectionCache``, the process-wide one by default).
+    ``on_progress`` is told of each table compared.
     """
     from alembic.autogenerate import produce_migrations, render_python_code
     from alembic.migration import MigrationContext
@@ -68,6 +75,7 @@ def compare(connection: Connection, metadata: MetaData, *,
     from .renames import hints
 
     batch = backend_for(connection).batch
+    options, counter = counting(configure_options(reflection), on_progress)
     with gc_paused():
         context = MigrationContext.configure(
             connection,
@@ -76,10 +84,12 @@ def compare(connection: Connection, metadata: MetaData, *,
                 "compare_type": True,
                 "include_name": include_name,
                 "render_as_batch": batch,
-                **configure_options(reflection),
+                **options,
             },
         )
         script = produce_migrations(context, metadata)
+        if counter is not None:
+            counter.finish()
         ops = operations(script.upgrade_ops.as_diffs())
         if not ops:
             return ops, "", [], []
@@ -87,6 +97,107 @@ def compare(connection: Connection, metadata: MetaData, *,
         flat = [o for top in script.upgrade_ops.ops
                 for o in (top.ops if isinstance(top, ModifyTableOps) else [top])]
         return ops, code, hints(script.upgrade_ops), flat
+
+
+class TableCounter:
+    """Counts the tables one autogenerate run compares, for an ``on_progress`` callback.
+
+    Alembic compares the tables one by one after reading the whole schema in bulk; the
+    ``nbmigrate.progress`` plugin's comparators tell this counter which schemas the run
+    reads and, after each table's comparison, which table it was. The number of tables
+    is counted as Alembic counts them (the model's and the database's, by name, less
+    those ``include_name`` leaves out) when the first one has been compared.
+    """
+
+    def __init__(self, on_progress: TableProgress) -> None:
+        self.on_progress = on_progress
+        self.schemas: set[str | None] = {None}
+        self.total: int | None = None
+        self.done = 0
+        self.last = ""
+
+    def compared(self, autogen_context: Any, schema: str | None, table: str) -> None:
+        """Alembic finished comparing ``table``."""
+        if self.total is None:
+            self.total = _table_count(autogen_context, self.schemas)
+        self.done += 1
+        self.last = f"{schema}.{table}" if schema else table
+        self.total = max(self.total, self.done)
+        self.on_progress(self.last, self.done, self.total)
+
+    def finish(self) -> None:
+        """The run is over: tables an ``include_object`` hook skipped count as done."""
+        if self.total is not None and self.done < self.total:
+            self.done = self.total
+            self.on_progress(self.last, self.done, self.total)
+
+
+def _table_count(autogen_context: Any, schemas: set[str | None]) -> int:
+    """How many tables Alembic's table comparison visits: the model's and the database's
+    (already read, so the names are cached), as Alembic matches them."""
+    migration = autogen_context.migration_context
+    version = (migration.version_table_schema, migration.version_table)
+    inspector = autogen_context.inspector
+    default = inspector.bind.dialect.default_schema_name
+    found: set[tuple[str | None, str]] = set()
+    for schema in schemas:
+        found.update((schema, name) for name in inspector.get_table_names(schema=schema)
+                     if (schema, name) != version and autogen_context.run_name_filters(
+                         name, "table", {"schema_name": schema}))
+    found.update((None if t.schema == default else t.schema, t.name)
+                 for t in autogen_context.sorted_tables if (t.schema, t.name) != version)
+    return len(found)
+
+
+def counting(options: dict[str, Any], on_progress: TableProgress | None
+             ) -> tuple[dict[str, Any], TableCounter | None]:
+    """``context.configure()`` options that also report each table compared to
+    ``on_progress`` (through the ``nbmigrate.progress`` plugin), and the counter to
+    ``finish()`` when the run is over; ``options`` as they are without a callback."""
+    if on_progress is None:
+        return options, None
+    _register_progress()
+    counter = TableCounter(on_progress)
+    plugins = list(options.get("autogenerate_plugins", ["alembic.autogenerate.*"]))
+    return {**options, "autogenerate_plugins": [*plugins, PROGRESS_PLUGIN],
+            "nbmigrate_progress": counter}, counter
+
+
+def _schemas_read(autogen_context: Any, _upgrade_ops: Any, schemas: set[str | None]) -> Any:
+    """First "schema" comparator: note the schemas the run compares."""
+    from alembic.util import PriorityDispatchResult
+
+    counter = autogen_context.opts.get("nbmigrate_progress")
+    if counter is not None:
+        counter.schemas = set(schemas)
+    return PriorityDispatchResult.CONTINUE
+
+
+def _table_compared(autogen_context: Any, _modify_ops: Any, schema: str | None,
+                    table: str, *_tables: Any) -> Any:
+    """Last "table" comparator: this table has been compared."""
+    from alembic.util import PriorityDispatchResult
+
+    counter = autogen_context.opts.get("nbmigrate_progress")
+    if counter is not None:
+        counter.compared(autogen_context, schema, table)
+    return PriorityDispatchResult.CONTINUE
+
+
+_registered = threading.Lock()
+
+
+def _register_progress() -> None:
+    """Make the ``nbmigrate.progress`` plugin known to Alembic (once per process)."""
+    from alembic.runtime.plugins import Plugin
+    from alembic.util import DispatchPriority
+
+    with _registered, contextlib.suppress(ValueError):  # ValueError: already registered
+        plugin = Plugin(PROGRESS_PLUGIN)
+        plugin.add_autogenerate_comparator(_schemas_read, "schema",
+                                           priority=DispatchPriority.FIRST)
+        plugin.add_autogenerate_comparator(_table_compared, "table",
+                                           priority=DispatchPriority.LAST)
 
 
 def operations(diffs: list[Any]) -> list[Operation]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from alembic.runtime.migration import RevisionStep
@@ -10,7 +10,7 @@ from alembic.util import CommandError
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import applying, audit, authoring, autogen, plans
-from .connections import short_error
+from .connections import Database, short_error
 from .errors import NbMigrateError
 from .graph import RevisionGraph, build_graph
 from .plans import LintReport
@@ -118,8 +118,13 @@ def graph(ws: Workspace, *, db: str | None = None) -> RevisionGraph:
     return build_graph(script, current=at, tags=load_tags(script), note=note)
 
 
-def status(ws: Workspace, *, metadata: str | None = None) -> Status:
-    """Every named connection: reachable, current revision, pending, drift from the model."""
+DatabaseProgress = Callable[[DatabaseStatus, int, int], None]  # (its row, done, databases)
+
+
+def status(ws: Workspace, *, metadata: str | None = None,
+           on_progress: DatabaseProgress | None = None) -> Status:
+    """Every named connection: reachable, current revision, pending, drift from the model;
+    ``on_progress`` is told of each database's row as it is read."""
     ws.discover()
     project = ws.project
     script = project.script
@@ -129,24 +134,33 @@ def status(ws: Workspace, *, metadata: str | None = None) -> Status:
     except NbMigrateError:
         model, label = None, ""
     through_env = model is None and ws.foreign()  # as check does: env.py's own model
-    rows = []
-    for db in ws.databases:
-        try:
-            with ws.connect(db, create=False) as conn:
-                at = db.heads(conn)
-                drift = None if model is None else len(autogen.compare(conn, model)[0])
-            note = f"model {label}" if model is not None else "no model to compare"
-            if through_env and not db.missing():
-                drift, note = _drift_through_env(ws, db.name)
-        except (SQLAlchemyError, NbMigrateError) as exc:  # a row that says why, not a traceback
-            why = short_error(exc, db.url) if isinstance(exc, SQLAlchemyError) else str(exc)
-            rows.append(DatabaseStatus(db.name, db.dialect, db.masked_url, False, None,
-                                       script_heads, None, None, why))
-            continue
-        pending = len(project.pending(tuple(h for h in at if _known(project, h))))
-        rows.append(DatabaseStatus(db.name, db.dialect, db.masked_url, True, heads_text(at),
-                                   script_heads, pending, drift, note))
+    rows: list[DatabaseStatus] = []
+    databases = list(ws.databases)
+    for db in databases:
+        rows.append(_status_row(ws, db, model, label, through_env, script_heads))
+        if on_progress is not None:
+            on_progress(rows[-1], len(rows), len(databases))
     return Status(rows)
+
+
+def _status_row(ws: Workspace, db: Database, model: Any, label: str, through_env: bool,
+                script_heads: str) -> DatabaseStatus:
+    """One database's row of ``status``: where it stands, or why it cannot be read."""
+    project = ws.project
+    try:
+        with ws.connect(db, create=False) as conn:
+            at = db.heads(conn)
+            drift = None if model is None else len(autogen.compare(conn, model)[0])
+        note = f"model {label}" if model is not None else "no model to compare"
+        if through_env and not db.missing():
+            drift, note = _drift_through_env(ws, db.name)
+    except (SQLAlchemyError, NbMigrateError) as exc:  # a row that says why, not a traceback
+        why = short_error(exc, db.url) if isinstance(exc, SQLAlchemyError) else str(exc)
+        return DatabaseStatus(db.name, db.dialect, db.masked_url, False, None,
+                              script_heads, None, None, why)
+    pending = len(project.pending(tuple(h for h in at if _known(project, h))))
+    return DatabaseStatus(db.name, db.dialect, db.masked_url, True, heads_text(at),
+                          script_heads, pending, drift, note)
 
 
 def _drift_through_env(ws: Workspace, db: str) -> tuple[int | None, str]:
