@@ -304,8 +304,8 @@ def test_the_log_shows_when_what_status_and_a_one_line_error(nb, workdir):
     failed, ok = ([re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td[^>]*>(.*?)</td>", r)]
                   for r in rows)
     assert SECOND.fullmatch(failed[0]) and SECOND.fullmatch(ok[0])  # to the second
-    assert ok[1:4] == ["upgrade a1", "base -&gt; a1", "ok"] and float(ok[4]) >= 0
-    assert failed[1:4] == ["upgrade b2", "a1 -&gt; b2", "failed"]
+    assert ok[1:4] == ["upgrade a1: create ta", "base -&gt; a1", "ok"] and float(ok[4]) >= 0
+    assert failed[1:4] == ["upgrade b2: tb", "a1 -&gt; b2", "failed"]
     summary = unescape(re.search(r"<summary>(.*?)</summary>", rows[0]).group(1))
     assert "\n" not in summary and len(summary) <= 80 and summary.endswith("\u2026")
     assert re.search(r"<details><summary>.*?</summary><pre>(.*?)</pre></details>",

@@ -91,3 +91,9 @@ def status_html(kind: str, text: str) -> str:
     return (f"<div class=nbm-status data-kind={kind} style='color:{STATUS[kind]};"
             "white-space:normal;overflow-wrap:anywhere'>"
             f"{html.escape(STATUS_PREFIX[kind] + text)}</div>")
+
+
+def stale_html(why: str) -> str:
+    """The note above a Preview that no longer matches: why, and that Apply is off."""
+    return (f"<div class=nbm-stale style='{WARNING}'>&#9888; stale preview: "
+            f"{html.escape(why)} since it was made; Apply is off until you Preview again</div>")

@@ -139,21 +139,16 @@ def _(r: History) -> Any:
                       note=note(r))
 
 
-def _messages(r: AuditLog) -> dict[str, str]:
-    # each revision's message, once the engine's AuditLog carries them (issue 15)
-    return dict(getattr(r, "messages", None) or {})
-
-
 @html.register
 def _(r: AuditLog, spelling: Spelling = NOTEBOOK) -> str:
     return auditlog.html(r.entries, title=title(r, spelling), note=note(r, spelling),
-                         messages=_messages(r))
+                         messages=r.messages)
 
 
 @text.register
 def _(r: AuditLog, spelling: Spelling = NOTEBOOK) -> str:
     return auditlog.text(r.entries, title=title(r, spelling), note=note(r, spelling),
-                         messages=_messages(r))
+                         messages=r.messages)
 
 
 @frame.register
@@ -161,7 +156,7 @@ def _(r: AuditLog) -> Any:
     from .frames import make_log_frame
 
     return make_log_frame(r.columns, r.rows(), title=title(r), note=note(r),
-                          messages=_messages(r))
+                          messages=r.messages)
 
 
 @html.register

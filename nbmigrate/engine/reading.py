@@ -181,7 +181,17 @@ def log(ws: Workspace, *, db: str | None = None, limit: int | None = 200) -> Aud
             cut = cut_off(database.heads(conn))
             rows = [r._replace(status=audit.INTERRUPTED, error=cut)
                     if r.status == audit.RUNNING else r for r in rows]
-    return AuditLog(database.name, rows)
+    return AuditLog(database.name, rows, _messages(ws, {r.revision for r in rows}))
+
+
+def _messages(ws: Workspace, revisions: set[str | None]) -> dict[str, str]:
+    """The message of each revision that is one of the project's scripts (none without a
+    project: a database's log reads without one)."""
+    try:
+        project = ws.project
+    except NbMigrateError:
+        return {}
+    return {rev: project.info(rev).message for rev in revisions if rev and _known(project, rev)}
 
 
 def lint(ws: Workspace, rev_range: str | None = None, *, db: str | None = None) -> LintReport:

@@ -423,6 +423,7 @@ class AuditLog(Result):
 
     database: str
     entries: list[LogEntry]
+    messages: dict[str, str] = field(default_factory=dict)  # revision -> its message
 
     columns = LogEntry._fields
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 import ipywidgets as w
 
-from ..display.dashboard import plan_html
-from ..display.styles import WARNING
+from ..display.dashboard import plan_html, stale_html
 from ..engine.errors import DestructiveChange, NbMigrateError
 from ..engine.events import Fingerprint
 from ..engine.results import History, TagList
@@ -182,10 +180,7 @@ class UpgradePanel(w.VBox):
         """Show the preview as stale because ``why`` (Apply off), or as current ("")."""
         self.stale = why
         if why:
-            self.stale_note.value = (
-                f"<div class=nbm-stale style='{WARNING}'>&#9888; stale preview: "
-                f"{html.escape(why)} since it was made; Apply is off until you Preview "
-                "again</div>")
+            self.stale_note.value = stale_html(why)
             self.plan.add_class("nbm-stale-plan")
         else:
             self.stale_note.value = ""
