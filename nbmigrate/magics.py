@@ -3,6 +3,7 @@ what a notebook shows (``display`` decides: the result, or its table as a DataFr
 
 from __future__ import annotations
 
+import re
 import shlex
 from typing import Any
 
@@ -33,6 +34,7 @@ class NbMigrate(Magics):
         # set before traitlets applies %config values, which fire the observers below
         self._session = session
         self._parser: Any = None
+        self._calls = (0, 0)  # (execution count, %migrate lines run in that cell so far)
         super().__init__(shell, **kwargs)
 
     @property
@@ -88,7 +90,29 @@ class NbMigrate(Magics):
                 result = run(self.session, args, cell, front_end={"ui": dashboard})
         except NbMigrateError as exc:
             raise usage_error(exc) from None
-        return notebook_value(result)
+        value = notebook_value(result)
+        if cell is None and value is not None and self._above_the_last_line():
+            from IPython.display import display
+
+            display(value)  # IPython shows only a cell's last value: each line shows its own
+        return value
+
+    def _above_the_last_line(self) -> bool:
+        """Whether this call is a bare ``%migrate`` line with more of the cell below it."""
+        count = self.shell.execution_count
+        self._calls = (count, self._calls[1] + 1 if self._calls[0] == count else 1)
+        history = getattr(self.shell, "history_manager", None)
+        raw = history.input_hist_raw[-1] if history and history.input_hist_raw else ""
+        lines = [text for text in raw.splitlines()
+                 if text.strip() and not text.lstrip().startswith("#")]
+        calls = [i for i, text in enumerate(lines) if _MAGIC_LINE.match(text)]
+        if self._calls[1] > len(calls):
+            return False  # not this cell's text (a loop, or history not kept)
+        at = calls[self._calls[1] - 1]
+        return lines[at].lstrip().startswith("%migrate") and at < len(lines) - 1
+
+
+_MAGIC_LINE = re.compile(r"\s*(?:[\w.]+\s*=\s*)?%migrate\b")  # %migrate ..., x = %migrate ...
 
 
 def usage_error(exc: NbMigrateError) -> UsageError:

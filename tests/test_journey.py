@@ -82,3 +82,32 @@ def test_a_trailing_comment_is_ignored_but_a_hash_in_a_word_is_kept(nb, workdir)
     assert made.revision.message == "fix #12"
     made = nb.ok("%migrate revision -m issue#13 --rev-id b2")
     assert made.revision.message == "issue#13"
+
+
+def test_a_cell_of_several_lines_shows_what_each_did(nb, workdir):
+    out = nb.run("%migrate init migrations --url sqlite:///app.db\n"
+                 "%migrate revision -m one --rev-id r1\n"
+                 "%migrate upgrade head\n"
+                 "done = True")
+    assert out.error is None
+    shown = [str(o.data.get("text/plain", "")) for o in out.outputs]
+    assert [text.split()[0] for text in shown] == ["created", "wrote", "upgraded"]
+    # a value bound to a name is not shown; the last line is shown once, by IPython
+    out = nb.run("h = %migrate history\n%migrate heads")
+    assert out.outputs == [] and "r1" in str(out.result)
+
+
+def test_the_first_hour_speaks_of_revisions_and_upgrade_head(nb, workdir):
+    nb.ok("%migrate init migrations --url sqlite:///app.db")
+    for rev in ("r1", "r2"):
+        nb.ok(f"%%migrate revision -m {rev} --rev-id {rev}\n"
+              "def upgrade():\n    pass\n\ndef downgrade():\n    pass\n")
+    nb.ok("%migrate upgrade r1")
+    assert "upgrade head applies them" in nb.ok("%migrate current").note()  # one head
+    assert str(nb.ok("%migrate upgrade head --dry-run")).startswith(
+        "plan: upgrade default from r1 to r2 (head):")
+    assert str(nb.ok("%migrate downgrade -1 --dry-run")).startswith(
+        "plan: downgrade default from r1 to base (-1):")
+    nb.ok("%migrate upgrade head")
+    at_head = nb.ok("%migrate upgrade head --sql")
+    assert at_head.sql == "" and "default is at r2: nothing to upgrade" in str(at_head)

@@ -35,7 +35,7 @@ from ..engine.results import (
     Status,
     TagList,
 )
-from ..engine.text import heads_text
+from ..engine.text import heads_text, short
 from . import auditlog
 from . import graph as drawing
 from .tables import LOSSY_COLUMN, html_block, html_table, text_table
@@ -239,7 +239,8 @@ def _(r: CurrentState) -> Words:
     if r.unknown:
         return _undefined(r.unknown)
     if r.pending:
-        return (f"{len(r.pending)} revision(s) pending: ", Command("upgrade", "heads"),
+        every = "heads" if len(r.script_heads) > 1 else "head"  # the word the README teaches
+        return (f"{len(r.pending)} revision(s) pending: ", Command("upgrade", every),
                 " applies them")
     return "up to date" if r.current else "no revisions yet"
 
@@ -293,6 +294,8 @@ def _(r: ApplyResult) -> Words:
 
 @_title.register
 def _(r: SqlScript) -> Words:
+    if r.nothing:
+        return f"-- {r.nothing}: no SQL"
     return f"-- {r.action} SQL for {r.dialect} (not executed)"
 
 
@@ -361,7 +364,11 @@ def _(r: Plan) -> Words:
         return f"{r.database} is at {heads_text(r.current)}: nothing to {r.action}"
     lost = len(r.destructive)
     loss = f"; {lost} would lose data" if lost else "; no data lost"
-    return (f"plan: {r.action} {r.database} from {heads_text(r.current)} to {r.target}: "
+    to = r.target
+    if r.after is not None:  # the revisions the target names (head, -1, a tag)
+        to = ", ".join(short(h) for h in r.after) or "base"
+        to += f" ({r.target})" if r.target not in (to, *r.after) else ""
+    return (f"plan: {r.action} {r.database} from {heads_text(r.current)} to {to}: "
             f"{len(r.steps)} revision(s), {len(r.operations)} operation(s){loss} "
             "(nothing ran)")
 

@@ -177,6 +177,11 @@ def _render(run: Run) -> SqlScript:
         where = f" at revision {run.current}" if run.current else ""
         raise SqlStopped(buffer.getvalue().strip(),
                          f"{run.action} --sql stopped{where}: {reason}") from None
+    if not run.planned:
+        start = run.env_kw.get("starting_rev")
+        return SqlScript(run.action, run.database.dialect, "",
+                         f"{run.database.name} is at {heads_text((start,) if start else ())}: "
+                         f"nothing to {run.action}")
     return SqlScript(run.action, run.database.dialect, buffer.getvalue().strip())
 
 

@@ -185,7 +185,8 @@ def revision(ws: Workspace, message: str, *, autogenerate: bool = False,
             if "not up to date" in str(exc):
                 raise NbMigrateError(
                     f"{database.name if database else 'the database'} is not at head: run ",
-                    Command("upgrade", "heads"), " before autogenerating") from None
+                    Command("upgrade", "heads" if len(script.get_heads()) > 1 else "head"),
+                    " before autogenerating") from None
             raise
         if counter is not None:
             counter.finish()

@@ -67,6 +67,7 @@ class Plan(Result):
     current: tuple[str, ...]
     steps: list[PlanStep] = field(default_factory=list)
     scripts: str = ""  # the fingerprint of the revision files the plan was made from
+    after: tuple[str, ...] | None = None  # where the database would be (None: not known)
 
     columns = ("revision", "direction", "operation", "table", "name", "impact",
                "destructive", "warning")
@@ -159,7 +160,18 @@ def from_statements(action: str, database: Database, target: str, current: tuple
         plan.steps.append(PlanStep(revision, message, direction, planned,
                                    backend.revision_warning(changed), stopped.get(revision, ""),
                                    _tables(changed)))
+    if not stopped:
+        plan.after = _heads_after(current, steps)
     return plan
+
+
+def _heads_after(current: tuple[str, ...], steps: list[Any]) -> tuple[str, ...]:
+    """The heads a database at ``current`` is at once Alembic's ``steps`` ran."""
+    heads = list(current)
+    for step in steps:
+        heads = [h for h in heads if h not in step.from_revisions]
+        heads += [t for t in step.to_revisions if t not in heads]
+    return tuple(heads)
 
 
 def _tables(effects: list[Effect]) -> str:

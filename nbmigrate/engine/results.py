@@ -244,6 +244,7 @@ class SqlScript(Result):
     action: str
     dialect: str
     sql: str
+    nothing: str = ""  # why there is no SQL: the database is already at the target
 
 
 @dataclass(frozen=True)
