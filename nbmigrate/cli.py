@@ -60,6 +60,10 @@ def _main(argv: Sequence[str] | None) -> int:
         from .display.views import text
 
         print(text(result, TERMINAL))
+    failure = getattr(result, "failure", "")
+    if failure:  # a check that failed (validate): its report above, exit 1 for CI
+        print(f"nbmigrate: error: {failure}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -237,6 +237,12 @@ def build_parser(prog: str = "%migrate", *, cli: bool = False) -> Parser:
                    help="the newest N steps (default: 200)")
     _db(p)
 
+    p = command("validate", "fail if an applied revision's file was edited since, or is gone "
+                "(Flyway: validate)")
+    p.add_argument("--accept", metavar="REV", help="record REV's file as it is now as the "
+                   "one applied (Flyway: repair), in the audit log")
+    _db(p)
+
     p = command("lint", "warn about operations that lock or rewrite big tables, and safer "
                 "patterns (squawk, strong_migrations)")
     p.add_argument("rev_range", nargs="?", metavar="RANGE",

@@ -91,6 +91,13 @@ class NbMigrate(Magics):
         except NbMigrateError as exc:
             raise usage_error(exc) from None
         value = notebook_value(result)
+        failure = getattr(result, "failure", "")
+        if failure:  # a check that failed: the report shows, Run All stops at this cell
+            from IPython.display import display
+
+            display(value)
+            self.shell.user_ns["_"] = value
+            raise UsageError(failure)
         if cell is None and value is not None and self._above_the_last_line():
             from IPython.display import display
 

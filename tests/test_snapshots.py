@@ -45,6 +45,7 @@ _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?([+-]\d{2
 _NUMBER = re.compile(r"(?<![\w.])\d+\.\d+(e-\d+)?(?![\w])")
 # the demo's revisions, made by Alembic
 _RANDOM_ID = re.compile(r"(?<![0-9a-f])[0-9a-f]{12}(?![0-9a-f])")
+_CHECKSUM = re.compile(r"\b[0-9a-f]{40,64}(?:\.\.\.|\b)")  # a revision file's hash
 _PADDED = re.compile(r" *(<n>) *")  # a duration's width moves the columns beside it
 # several heads come out of Alembic's sets in an order that changes with the hash seed
 _HEADS = re.compile(r"\b[a-z]\d(?:, [a-z]\d)+\b")
@@ -54,6 +55,7 @@ def normalise(text: str, where: Path) -> str:
     """``text`` without what differs between two runs: the folder, times, durations."""
     for folder in {str(where.resolve()), str(where)}:
         text = text.replace(folder, "<tmp>")
+    text = _CHECKSUM.sub("<sha256>", text)
     text = _RANDOM_ID.sub("<rev>", _DATETIME.sub("<datetime>", text))
     text = _HEADS.sub(lambda m: ", ".join(sorted(m.group().split(", "))), text)
     return _PADDED.sub(r" \1 ", _NUMBER.sub("<n>", text))

@@ -14,6 +14,7 @@ from functools import singledispatch
 from typing import Any
 
 from ..engine.advice import Command, Part
+from ..engine.checksums import Validation
 from ..engine.graph import RevisionGraph
 from ..engine.plans import LintReport, Plan
 from ..engine.results import (
@@ -344,6 +345,28 @@ def _(r: TagList) -> Words:
 def _(r: Status) -> Words:
     down = sum(1 for row in r.entries if not row.reachable)
     return f"{len(r.entries)} database(s)" + (f", {down} unreachable" if down else "")
+
+
+@_title.register
+def _(r: Validation) -> Words:
+    accepted = f"accepted {r.accepted}'s file as applied; " if r.accepted else ""
+    if not r.checked:
+        return f"{accepted}{r.database}: no revision applied, nothing to validate"
+    if r.problems:
+        return f"{accepted}{r.database}: {len(r.problems)} applied revision(s) differ"
+    unknown = sum(c.state == "unknown" for c in r.checked)
+    later = f", {unknown} applied before checksums were kept" if unknown else ""
+    return (f"{accepted}{r.database}: {len(r.checked) - unknown} applied revision(s) match "
+            f"their files{later}")
+
+
+@_note.register
+def _(r: Validation) -> Words:
+    if not r.problems:
+        return ""
+    return ("an applied revision was edited or removed: the database did what the old file "
+            "said; if the change is intended, ", Command("validate", "--accept", "REV"),
+            " records the file as it is now")
 
 
 @_title.register

@@ -27,6 +27,7 @@ from alembic.util import CommandError
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import audit, plans
+from .checksums import step_checksum
 from .connections import Database, short_error
 from .errors import DestructiveChange, Interrupted, NbMigrateError, SqlStopped
 from .guard import CommitsItself, Guard, Refused
@@ -232,7 +233,8 @@ def _record(info: Any, seconds: float | None) -> Step:
     return Step(info.up_revision_id or "", info.up_revision.doc if info.up_revision else "",
                 "stamp" if info.is_stamp else ("up" if info.is_upgrade else "down"), seconds,
                 audit.utcnow() - timedelta(seconds=seconds or 0),
-                ",".join(info.source_revision_ids), ",".join(info.destination_revision_ids))
+                ",".join(info.source_revision_ids), ",".join(info.destination_revision_ids),
+                step_checksum(info))
 
 
 def _in_progress(run: Run) -> Step | None:

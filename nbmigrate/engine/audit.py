@@ -52,6 +52,7 @@ log = Table(
     Column("error", Text),
     Column("os_user", String(128)),
     Column("nbmigrate_version", String(32)),
+    Column("checksum", String(64)),  # of the revision file applied (absent before 0.3)
 )
 
 COLUMNS = LogEntry._fields  # the table's columns but its id, in order
@@ -134,6 +135,26 @@ def applied_at(conn: Connection) -> dict[str, datetime]:
     return found
 
 
+def applied_checksums(conn: Connection) -> dict[str, tuple[str | None, datetime]]:
+    """Each revision's checksum as last applied (or accepted), with when; revisions whose
+    last step was down are left out."""
+    inspector = inspect(conn)
+    if not inspector.has_table(TABLE):
+        return {}
+    have = {c["name"] for c in inspector.get_columns(TABLE)}
+    checksum = log.c.checksum if "checksum" in have else null().label("checksum")
+    query = (select(log.c.revision, log.c.direction, checksum, log.c.started_at)
+             .where(log.c.success.is_(True)).order_by(log.c.id))
+    found: dict[str, tuple[str | None, datetime]] = {}
+    for revision, direction, kept, at in conn.execute(query):
+        if direction == "down":
+            found.pop(revision, None)
+        elif direction == "up" or kept:  # an upgrade, or a stamp or accept that kept one
+            found[revision] = (kept, at)
+    conn.rollback()
+    return found
+
+
 def utcnow() -> datetime:
     """Now, in UTC, without tzinfo: how the log stores times on every dialect."""
     return datetime.now(timezone.utc).replace(tzinfo=None)
@@ -147,4 +168,5 @@ def row(action: str, step: Step, status: str, error: str | None = None) -> dict:
         "direction": step.direction, "status": status, "seconds": step.seconds,
         "success": status == OK, "error": redact(error) if error else error,
         "os_user": os_user(), "nbmigrate_version": nbmigrate_version(),
+        "checksum": step.checksum or None,
     }

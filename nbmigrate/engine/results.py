@@ -215,6 +215,7 @@ class Step:
     started_at: datetime | None = None  # UTC
     from_revision: str = ""
     to_revision: str = ""
+    checksum: str = ""  # of the revision file applied (see checksums.py); "" going down
 
 
 @dataclass(repr=False)
@@ -416,6 +417,7 @@ class LogEntry(NamedTuple):
     error: str | None
     os_user: str | None
     nbmigrate_version: str | None
+    checksum: str | None = None  # of the revision file applied (absent before 0.3)
 
 
 @dataclass(repr=False)

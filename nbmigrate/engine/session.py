@@ -13,10 +13,11 @@ from alembic.util import CommandError
 from sqlalchemy import MetaData
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import applying, authoring, reading, setting_up, tagging
+from . import applying, authoring, checksums, reading, setting_up, tagging
 from . import enums as _enums  # noqa: F401 - registers PostgreSQL enum comparison
 from .applying import Progress
 from .autogen import TableProgress
+from .checksums import Validation
 from .connections import Databases, short_error
 from .errors import NbMigrateError
 from .events import Change, Fingerprint, Listeners, announces, fingerprint
@@ -284,6 +285,12 @@ class Session:
                on_progress: DatabaseProgress | None = None) -> Status:
         """Every named connection: reachable, current revision, pending, drift from the model."""
         return reading.status(self.workspace, metadata=metadata, on_progress=on_progress)
+
+    @user_errors
+    def validate(self, *, db: str | None = None, accept: str | None = None) -> Validation:
+        """Each revision database ``db`` applied, against its file now (edited since?);
+        ``accept`` records a revision's file as it is now as the applied one."""
+        return checksums.validate(self.workspace, db=db, accept=accept)
 
     @user_errors
     def log(self, *, db: str | None = None, limit: int | None = 200) -> AuditLog:
