@@ -373,6 +373,7 @@ def test_init_run_again_uses_the_environment_it_made(nb, workdir):
     nb.ok("%migrate init migrations --url sqlite:///app.db")
     nb.ok('%%migrate revision -m one --rev-id r1\ndef upgrade():\n    pass\n\n'
           'def downgrade():\n    pass\n')
+    assert "sqlite:///%(here)s/app.db" in (workdir / "alembic.ini").read_text()  # can move
     before = snapshot(workdir)
     shown_before = str(nb.ok("%migrate connections"))
 

@@ -75,6 +75,7 @@ BAD_LINES = {
     "unknown connection name": ("%migrate upgrade head --db nowhere", "nowhere"),
     "show without a revision": ("%migrate show", "REV"),
     "stamp an unknown revision": ("%migrate stamp nope", "nope"),
+    "stamp --purge a target Alembic cannot place": ("%migrate stamp head +0 --purge", "+0"),
     "upgrade with a cell body": ("%%migrate upgrade\nprint('not a revision')", "revision"),
     "upgrade head with a cell body": ("%%migrate upgrade head\nx = 1", "revision"),
     "downgrade with a cell body": ("%%migrate downgrade -1\nx = 1", "revision"),

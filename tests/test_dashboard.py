@@ -158,7 +158,7 @@ def test_an_engine_error_is_one_line_in_the_status_and_buttons_work_again(nb, wo
     ui.authoring.autogenerate.click()
     ui.authoring.save.click()
     assert ui.status.kind == "error"
-    assert "is not at head: run %migrate upgrade heads" in ui.status.text
+    assert "is not at head: run %migrate upgrade head " in ui.status.text
     assert "\n" not in ui.status.text and "Traceback" not in ui.status.value
     assert len(scripts(workdir)) == 1
     assert not any(b.disabled for b in (ui.authoring.autogenerate, ui.refresh_button,

@@ -350,7 +350,9 @@ def _apply(run: Run, *, guarded: bool, on_progress: Progress | None) -> ApplyRes
         conn, database.backend, timeout=options.lock_timeout, on_wait=options.on_wait
     ) as waited:
         before = run.before = database.heads(conn)  # under the lock: others' work counts
-        chosen = run.steps(before) if run.action != "stamp" else []  # a stamp runs no script
+        chosen = run.steps(before)  # a target Alembic cannot place fails here, before a purge
+        if run.action == "stamp":
+            chosen = []  # a stamp runs no script
         if run.previewed is not None:
             changed = run.previewed.differs(before, [_revision(s) for s in chosen],
                                             ws.project.signature())

@@ -408,15 +408,17 @@ def _import_failure(exc: BaseException, scripts: str) -> str:
 
 
 def ini_url(url: URL, here: Path) -> str:
-    """``url`` as alembic.ini should hold it: no password, and a relative SQLite file
-    anchored at the ini's folder (``%(here)s``) so that it is found from anywhere."""
+    """``url`` as alembic.ini should hold it: no password, and a SQLite file in the ini's
+    folder (or below it) named from there (``%(here)s``), so that the project can move."""
     url = without_passwords(url)  # wherever the URL held one
     text = url.render_as_string(hide_password=False).replace("%", "%%")
     database = url.database
     if backend_for(url).file_based and database and database != ":memory:" \
-            and not database.startswith("file:") and not Path(database).is_absolute():
-        relative = os.path.relpath(Path(database).resolve(), here.resolve())
-        text = text.replace(database, f"%(here)s/{Path(relative).as_posix()}", 1)
+            and not database.startswith("file:"):
+        path, folder = Path(database).resolve(), here.resolve()
+        if not Path(database).is_absolute() or path.is_relative_to(folder):
+            relative = os.path.relpath(path, folder)
+            text = text.replace(database, f"%(here)s/{Path(relative).as_posix()}", 1)
     return text
 
 
