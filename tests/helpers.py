@@ -426,3 +426,14 @@ class Remember(logging.Handler):
             self.messages.append(record.getMessage())
         except Exception:  # noqa: BLE001 - a record that cannot format is still a record
             self.messages.append(repr(record.msg))
+
+
+def wcag_contrast(fg: tuple[float, ...], bg: tuple[float, ...]) -> float:
+    """The WCAG contrast ratio of two opaque colours given as 0-255 RGB."""
+    def luminance(rgb: tuple[float, ...]) -> float:
+        lin = [(c / 255 / 12.92) if c / 255 <= 0.03928 else ((c / 255 + 0.055) / 1.055) ** 2.4
+               for c in rgb[:3]]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    a, b = luminance(fg), luminance(bg)
+    return (max(a, b) + 0.05) / (min(a, b) + 0.05)

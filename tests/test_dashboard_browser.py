@@ -32,7 +32,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from helpers import MODEL_CELL, ROOT, columns, version
+from helpers import MODEL_CELL, ROOT, columns, version, wcag_contrast
 
 from nbmigrate.display import styles
 
@@ -206,13 +206,7 @@ def painted(fg: str, bg: str) -> tuple[float, ...]:
 
 def contrast(fg: str, bg: str) -> float:
     """WCAG contrast ratio of text coloured ``fg`` on ``bg``."""
-    def luminance(rgb) -> float:
-        lin = [(c / 255 / 12.92) if c / 255 <= 0.03928 else ((c / 255 + 0.055) / 1.055) ** 2.4
-               for c in rgb]
-        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
-
-    a, b = luminance(painted(fg, bg)), luminance(painted(bg, "rgb(255, 255, 255)"))
-    return (max(a, b) + 0.05) / (min(a, b) + 0.05)
+    return wcag_contrast(painted(fg, bg), painted(bg, "rgb(255, 255, 255)"))
 
 
 def hue(css: str) -> float:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers import table_revision, write_revision
+from helpers import table_revision, wcag_contrast, write_revision
 
 from nbmigrate.display import dashboard, styles
 from nbmigrate.engine.results import AuditLog, LogEntry
@@ -167,14 +167,8 @@ def on_background(colour: str, theme: str) -> tuple[float, float, float]:
 
 def contrast(colour: str, theme: str) -> float:
     """WCAG contrast ratio of ``colour`` against the background in ``theme``."""
-    def luminance(rgb) -> float:
-        lin = [(c / 255 / 12.92) if c / 255 <= 0.03928 else ((c / 255 + 0.055) / 1.055) ** 2.4
-               for c in rgb]
-        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
-
-    fg, bg = luminance(on_background(colour, theme)), luminance(
-        on_background(styles.BACKGROUND, theme))
-    return (max(fg, bg) + 0.05) / (min(fg, bg) + 0.05)
+    return wcag_contrast(on_background(colour, theme),
+                         on_background(styles.BACKGROUND, theme))
 
 
 def hue(colour: str, theme: str) -> float:
