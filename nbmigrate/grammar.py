@@ -252,6 +252,21 @@ def build_parser(prog: str = "%migrate", *, cli: bool = False) -> Parser:
     p = command("graph", "the revision graph: branches, merges, current revision, tags")
     _db(p)
 
+    p = command("test", "try the migrations on a scratch database: one head, each revision "
+                "upgraded, downgraded and upgraded again leaving nothing behind, the models "
+                "against the head (pytest-alembic)")
+    p.add_argument("rev_range", nargs="?", metavar="RANGE",
+                   help="START:END, START:, :END or one revision (default: every revision)")
+    p.add_argument("--db", metavar="NAME", help="an empty database to test on (default: a "
+                   "scratch one on the connected database's server, or a temporary file)")
+    p.add_argument("--from", dest="start", metavar="REV", help="test downgrades from REV "
+                   "up only (the revisions below it are only upgraded)")
+    p.add_argument("--data", action="store_true", help="put a few rows in the tables before "
+                   "each downgrade, and show what it would lose")
+    p.add_argument("--keep", action="store_true", help="keep the scratch database, and say "
+                   "where it is")
+    _metadata(p)
+
     if not cli:
         command("ui", "a dashboard to preview, apply and roll back revisions", _front_end)
 

@@ -39,7 +39,8 @@ FORMAT = "{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}{postfix}] {n_
 """tqdm's bar, the count last: its final state reads ``... [00:02<00:00] 40/40``."""
 
 NOUNS = {"upgrade": "revisions", "downgrade": "revisions", "stamp": "revisions",
-         "diff": "tables", "check": "tables", "revision": "tables", "status": "databases"}
+         "diff": "tables", "check": "tables", "revision": "tables", "status": "databases",
+         "test": "revisions"}
 """The sub-commands whose engine call reports progress, and what their steps are."""
 
 LABEL_WIDTH = 40  # characters of a step's label; the line keeps room for bar and count

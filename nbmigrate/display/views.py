@@ -37,6 +37,7 @@ from ..engine.results import (
     TagList,
 )
 from ..engine.text import heads_text, short
+from ..engine.trial import TrialReport
 from . import auditlog
 from . import graph as drawing
 from .tables import LOSSY_COLUMN, html_block, html_table, text_table
@@ -367,6 +368,22 @@ def _(r: Validation) -> Words:
     return ("an applied revision was edited or removed: the database did what the old file "
             "said; if the change is intended, ", Command("validate", "--accept", "REV"),
             " records the file as it is now")
+
+
+@_title.register
+def _(r: TrialReport) -> Words:
+    where = f"on {r.on}" if r.on else f"on a scratch {r.dialect} database"
+    failed = len(r.failures)
+    verdict = f"{failed} check(s) failed" if failed else "every check passed"
+    return f"test: {r.revisions} revision(s) {where}: {verdict} ({r.seconds:.2f} s)"
+
+
+@_note.register
+def _(r: TrialReport) -> Words:
+    merge = ("several heads: ", Command("merge"), " joins them into one") \
+        if len(r.heads) > 1 else ""
+    kept = f"the scratch database is kept at {r.kept}" if r.kept else ""
+    return _lines(merge, kept, r.remark)
 
 
 @_title.register

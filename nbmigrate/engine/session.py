@@ -13,7 +13,7 @@ from alembic.util import CommandError
 from sqlalchemy import MetaData
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import applying, authoring, checksums, reading, setting_up, tagging
+from . import applying, authoring, checksums, reading, setting_up, tagging, trial
 from . import enums as _enums  # noqa: F401 - registers PostgreSQL enum comparison
 from .applying import Progress
 from .autogen import TableProgress
@@ -302,6 +302,18 @@ class Session:
         """Warnings for operations that lock or rewrite big tables on the database's dialect:
         the revisions not yet applied, or ``rev_range`` (START:END)."""
         return reading.lint(self.workspace, rev_range, db=db)
+
+    @user_errors
+    def test(self, rev_range: str | None = None, *, db: str | None = None, keep: bool = False,
+             start: str | None = None, data: bool = False, metadata: str | None = None,
+             on_progress: trial.Progress | None = None) -> trial.TrialReport:
+        """Try the migrations on a scratch database of the connected one's dialect (or on
+        ``db``, an empty database), never touching the connected one: one head; each
+        revision of ``rev_range`` upgraded, downgraded (from ``start`` up) and upgraded
+        again, the downgrade leaving nothing behind; with ``data``, what each downgrade
+        would lose; the model against the head. ``keep`` keeps the scratch database."""
+        return trial.run_trial(self.workspace, rev_range, db=db, keep=keep, start=start,
+                               data=data, metadata=metadata, on_progress=on_progress)
 
     # ----------------------------------------------------------------- tags
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy.engine import Connection, Engine
 
 from ..lint import common
 from ..statements import Effect
+
+if TYPE_CHECKING:
+    from ..shapes import ShapeReader
 
 _REGISTRY: dict[str, Backend] = {}
 
@@ -109,6 +112,25 @@ class Backend:
     def index_table(self, conn: Connection, name: str, schema: str | None) -> str:
         """The table an index is on ("" if unknown)."""
         return ""
+
+    def schema_reader(self) -> ShapeReader | None:
+        """The schema as ``test`` reads it, items in one catalog query (None: it cannot)."""
+        return None
+
+    scratch_settings: tuple[str, ...] = ()  # a scratch session need not survive a crash
+
+    def quicken(self, conn: Connection) -> None:
+        """Make commits cheap on a scratch session: nothing in it needs to survive a crash."""
+        if conn.in_transaction():
+            conn.commit()
+        dbapi = conn.connection.dbapi_connection  # below SQLAlchemy's BEGIN (SQLite refuses
+        cursor = dbapi.cursor()  # to change its safety level inside a transaction)
+        try:
+            for statement in self.scratch_settings:
+                cursor.execute(statement)
+        finally:
+            cursor.close()
+        dbapi.commit()
 
 
 class DefaultBackend(Backend):

@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from ..locks import timed_out, waiting
+from ..shapes import ShapeReader
 from ..statements import Effect
 from .base import Backend
 
@@ -39,6 +40,9 @@ class MySQL(Backend):
         name = lock_name(conn.exec_driver_sql("SELECT DATABASE()").scalar() or "")
         return conn.execute(text("SELECT IS_USED_LOCK(:name)"), {"name": name}
                             ).scalar() is not None
+
+    def schema_reader(self) -> ShapeReader:
+        return _READER
 
     def lint(self, e: Effect) -> str:
         if e.kind == "alter_type" and "no_rewrite" not in e.options:
@@ -78,3 +82,38 @@ def _get_lock(conn: Connection, name: str, timeout: int) -> bool:
     got = conn.execute(text("SELECT GET_LOCK(:name, :timeout)"),
                        {"name": name, "timeout": timeout}).scalar()
     return got == 1
+
+
+# ----------------------------------------------------------------- test's schema reader
+
+
+class MySQLShape(ShapeReader):
+    """information_schema, for the connection's database."""
+
+    sections = (
+        ("SELECT IF(table_type = 'VIEW', 'view', 'table'), '', table_name, '' "
+         "FROM information_schema.tables WHERE table_schema = DATABASE() {only}",
+         "table_name"),
+        ("SELECT 'column', table_name, column_name, CONCAT(column_type, "
+         "IF(is_nullable = 'NO', ' NOT NULL', ''), COALESCE(CONCAT(' DEFAULT ', "
+         "column_default), ''), IF(extra <> '', CONCAT(' ', extra), '')) "
+         "FROM information_schema.columns WHERE table_schema = DATABASE() {only}",
+         "table_name"),
+        ("SELECT IF(index_name = 'PRIMARY', 'primary key', 'index'), table_name, index_name, "
+         "CONCAT(GROUP_CONCAT(column_name ORDER BY seq_in_index SEPARATOR ', '), "
+         "IF(MAX(non_unique) = 0, ' UNIQUE', '')) FROM information_schema.statistics "
+         "WHERE table_schema = DATABASE() {only} GROUP BY table_name, index_name",
+         "table_name"),
+        ("SELECT 'foreign key', table_name, constraint_name, CONCAT(GROUP_CONCAT(column_name "
+         "ORDER BY ordinal_position SEPARATOR ', '), ' -> ', MAX(referenced_table_name), '(', "
+         "GROUP_CONCAT(referenced_column_name ORDER BY ordinal_position SEPARATOR ', '), ')') "
+         "FROM information_schema.key_column_usage WHERE table_schema = DATABASE() "
+         "AND referenced_table_name IS NOT NULL {only} GROUP BY table_name, constraint_name",
+         "table_name"),
+        ("SELECT 'trigger', event_object_table, trigger_name, action_statement "
+         "FROM information_schema.triggers WHERE trigger_schema = DATABASE() {only}",
+         "event_object_table"),
+    )
+
+
+_READER = MySQLShape()

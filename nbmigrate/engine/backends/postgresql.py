@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from sqlalchemy.engine import Connection
 
 from ..locks import KEY, poll, waiting
+from ..shapes import ShapeReader
 from ..statements import Effect
 from .base import Backend
 
@@ -73,6 +74,7 @@ class PostgreSQL(Backend):
     dialects = ("postgresql",)
     savepoints = True
     statements_together = True
+    scratch_settings = ("SET synchronous_commit = off",)
 
     @contextmanager
     def lock(self, conn: Connection, timeout: float,
@@ -154,6 +156,9 @@ class PostgreSQL(Backend):
             "WHERE t.typname = %(n)s ORDER BY e.enumsortorder", {"n": name.strip('"')})]
         return labels or None
 
+    def schema_reader(self) -> ShapeReader:
+        return _READER
+
     def index_table(self, conn: Connection, name: str, schema: str | None) -> str:
         found = conn.exec_driver_sql(
             "SELECT tablename FROM pg_indexes WHERE indexname = %(n)s "
@@ -178,3 +183,71 @@ def _type(text: str) -> tuple[str, int | None]:
     name, _, rest = text.upper().partition("(")
     length = rest.split(")")[0].split(",")[0].strip()
     return name.strip(), int(length) if length.isdigit() else None
+
+
+# ----------------------------------------------------------------- test's schema reader
+
+
+_PG_OWN = ("NOT EXISTS (SELECT 1 FROM pg_depend x WHERE x.classid = {}::regclass "
+           "AND x.objid = {}.oid AND x.deptype = 'e')")  # not an extension's member
+
+
+class PostgreSQLShape(ShapeReader):
+    """pg_catalog, every schema but the system's; what extensions own is left out."""
+
+    head = f"""
+WITH ns AS (
+  SELECT oid, nspname, CASE WHEN nspname = current_schema() THEN '' ELSE nspname || '.' END
+         AS p FROM pg_namespace
+  WHERE nspname NOT IN ('pg_catalog', 'information_schema') AND nspname NOT LIKE 'pg!_toast%'
+        ESCAPE '!' AND nspname NOT LIKE 'pg!_temp!_%' ESCAPE '!'),
+rel AS (
+  SELECT c.oid, c.relkind, ns.p || c.relname AS name FROM pg_class c
+  JOIN ns ON ns.oid = c.relnamespace
+  WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S') AND {_PG_OWN.format("'pg_class'", 'c')}
+  {{only}})
+"""
+    head_name = "c.relname"
+    only = "AND {} = ANY(:names)"  # one text for any names (prepared once), on an index
+    expanding = False
+    sections = (
+        ("SELECT 'schema', '', nspname, '' FROM ns WHERE nspname <> 'public'", ""),
+        ("""SELECT CASE relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
+       WHEN 'S' THEN 'sequence' WHEN 'f' THEN 'foreign table' ELSE 'table' END, '', name, ''
+FROM rel""", "name"),
+        ("""SELECT 'column', rel.name, a.attname, format_type(a.atttypid, a.atttypmod)
+       || CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END
+       || coalesce(' DEFAULT ' || pg_get_expr(d.adbin, d.adrelid), '')
+       || CASE a.attidentity WHEN 'a' THEN ' IDENTITY ALWAYS' WHEN 'd' THEN ' IDENTITY'
+          ELSE '' END
+FROM rel JOIN pg_attribute a ON a.attrelid = rel.oid AND a.attnum > 0 AND NOT a.attisdropped
+LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+WHERE rel.relkind <> 'S'""", "name"),
+        ("""SELECT CASE con.contype WHEN 'p' THEN 'primary key' WHEN 'u' THEN 'unique constraint'
+       WHEN 'f' THEN 'foreign key' WHEN 'c' THEN 'check constraint' ELSE 'constraint' END,
+       rel.name, con.conname, pg_get_constraintdef(con.oid)
+FROM pg_constraint con JOIN rel ON rel.oid = con.conrelid""", "name"),
+        ("""SELECT 'index', rel.name, ic.relname, pg_get_indexdef(i.indexrelid)
+FROM pg_index i JOIN rel ON rel.oid = i.indrelid JOIN pg_class ic ON ic.oid = i.indexrelid
+WHERE NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid
+                  AND k.conrelid = i.indrelid AND k.contype IN ('p', 'u', 'x'))""", "name"),
+        ("""SELECT 'trigger', rel.name, t.tgname, pg_get_triggerdef(t.oid)
+FROM pg_trigger t JOIN rel ON rel.oid = t.tgrelid WHERE NOT t.tgisinternal""", "name"),
+        (f"""SELECT CASE t.typtype WHEN 'e' THEN 'enum type' WHEN 'd' THEN 'domain'
+       ELSE 'type' END, '', ns.p || t.typname, CASE t.typtype WHEN 'e' THEN
+       (SELECT string_agg(e.enumlabel, ', ' ORDER BY e.enumsortorder) FROM pg_enum e
+        WHERE e.enumtypid = t.oid) WHEN 'd' THEN format_type(t.typbasetype, t.typtypmod)
+       ELSE '' END
+FROM pg_type t JOIN ns ON ns.oid = t.typnamespace
+WHERE (t.typtype IN ('e', 'd', 'r', 'm') OR (t.typtype = 'c' AND
+       (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c'))
+  AND {_PG_OWN.format("'pg_type'", 't')}""", ""),
+        (f"""SELECT 'function', '', ns.p || p.proname || '('
+       || pg_get_function_identity_arguments(p.oid) || ')', md5(coalesce(p.prosrc, ''))
+FROM pg_proc p JOIN ns ON ns.oid = p.pronamespace WHERE {_PG_OWN.format("'pg_proc'", 'p')}""",
+         ""),
+        ("SELECT 'extension', '', extname, '' FROM pg_extension WHERE extname <> 'plpgsql'", ""),
+    )
+
+
+_READER = PostgreSQLShape()

@@ -12,6 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 
 from ..locks import file_lock
+from ..shapes import ShapeReader
 from .base import Backend
 
 
@@ -21,6 +22,7 @@ class SQLite(Backend):
     batch_note = "SQLite: batch mode copies the table to do this"
     savepoints = True
     file_based = True
+    scratch_settings = ("PRAGMA synchronous = OFF",)
 
     def prepare(self, engine: Engine) -> None:
         # pysqlite only opens a transaction before DML, so CREATE/ALTER would run in
@@ -74,6 +76,9 @@ class SQLite(Backend):
         digest.update(repr(("temp", _rows(conn, "sqlite_temp_master"))).encode())
         return (*parts, digest.hexdigest())
 
+    def schema_reader(self) -> ShapeReader:
+        return _READER
+
     def index_table(self, conn: Connection, name: str, schema: str | None) -> str:
         found = conn.exec_driver_sql(
             "SELECT tbl_name FROM sqlite_master WHERE type = 'index' AND name = ?",
@@ -101,3 +106,39 @@ def _no_implicit_transactions(dbapi_connection: Any, _record: Any) -> None:
 
 def _begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN")
+
+
+# ----------------------------------------------------------------- test's schema reader
+
+
+_SQLITE_TABLES = ("FROM sqlite_master m, {} WHERE m.type = 'table' "
+                  "AND m.name NOT LIKE 'sqlite!_%' ESCAPE '!' {{only}}")
+_SQLITE_COLUMNS = "(SELECT group_concat(name, ', ') FROM (SELECT name FROM " \
+                  "pragma_index_info(l.name) ORDER BY seqno))"
+
+
+class SQLiteShape(ShapeReader):
+    """sqlite_master and the table-valued pragmas (columns, indexes, foreign keys)."""
+
+    sections = (
+        ("SELECT 'table', '', name, '' FROM sqlite_master WHERE type = 'table' "
+         "AND name NOT LIKE 'sqlite!_%' ESCAPE '!' {only}", "name"),
+        ("SELECT type, CASE type WHEN 'trigger' THEN tbl_name ELSE '' END, name, sql "
+         "FROM sqlite_master WHERE type IN ('view', 'trigger') {only}", "tbl_name"),
+        ("SELECT 'column', m.name, p.name, upper(p.type) || CASE WHEN p.\"notnull\" "
+         "THEN ' NOT NULL' ELSE '' END || coalesce(' DEFAULT ' || trim(p.dflt_value, '()'), "
+         "'') || CASE WHEN p.pk THEN ' PRIMARY KEY' ELSE '' END "
+         + _SQLITE_TABLES.format("pragma_table_info(m.name) p"), "m.name"),
+        ("SELECT CASE l.origin WHEN 'c' THEN 'index' WHEN 'u' THEN 'unique constraint' "
+         "ELSE 'primary key' END, m.name, CASE l.origin WHEN 'c' THEN l.name ELSE "
+         f"{_SQLITE_COLUMNS} END, {_SQLITE_COLUMNS} || CASE WHEN l.\"unique\" THEN ' UNIQUE' "
+         "ELSE '' END " + _SQLITE_TABLES.format("pragma_index_list(m.name) l"), "m.name"),
+        ("SELECT 'foreign key', m.name, group_concat(f.\"from\", ', '), f.\"table\" || '(' "
+         "|| group_concat(coalesce(f.\"to\", ''), ', ') || ') ON DELETE ' || f.on_delete || "
+         "' ON UPDATE ' || f.on_update "
+         + _SQLITE_TABLES.format("pragma_foreign_key_list(m.name) f")
+         + " GROUP BY m.name, f.id", "m.name"),
+    )
+
+
+_READER = SQLiteShape()
