@@ -37,6 +37,9 @@ def test_an_edited_applied_revision_is_found_and_accepted(nb, workdir, db_url):
     assert done.returncode == 1 and "a1 (edited)" in done.stderr
     assert "edited" in done.stdout  # the table, for CI logs
 
+    [note] = nb.ok("%migrate status")["note"]  # status says so too
+    assert note.endswith("applied revision(s) changed since: a1")
+
     accepted = nb.ok("%migrate validate --accept a1")
     assert accepted.accepted == "a1" and not accepted.problems
     assert nbmigrate("validate", cwd=workdir).returncode == 0

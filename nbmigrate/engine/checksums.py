@@ -88,10 +88,7 @@ def validate(ws: Workspace, *, db: str | None = None, accept: str | None = None
     with ws.connect(database, create=False) as conn:
         heads = database.heads(conn)
         kept = audit.applied_checksums(conn)
-    known = set(project.revisions())
-    applied = set(project.applied(tuple(h for h in heads if h in known)))
-    applied |= {h for h in heads if h not in known}
-    applied |= {rev for rev in kept if rev not in known}  # applied, file since removed
+    applied = _applied(project, heads, kept)
     if accept is not None:
         accepted = script.get_revision(accept)
         if accepted is None or accepted.revision not in applied:
@@ -104,8 +101,25 @@ def validate(ws: Workspace, *, db: str | None = None, accept: str | None = None
                 from_revision=accepted.revision, to_revision=accepted.revision,
                 checksum=checksum), audit.OK)])
         kept[accepted.revision] = (checksum, audit.utcnow())
-    checked = [_check(project, known, rev, kept.get(rev)) for rev in _in_order(project, applied)]
-    return Validation(database.name, checked, accepted.revision if accept is not None else "")
+    return Validation(database.name, checked(project, heads, kept),
+                      accepted.revision if accept is not None else "")
+
+
+def checked(project: Any, heads: tuple[str, ...], kept: dict[str, tuple[str | None, Any]]
+            ) -> list[Checked]:
+    """Each revision a database at ``heads`` applied, newest first, against its file now
+    (``kept``: the checksums the audit log keeps, see ``audit.applied_checksums``)."""
+    known = set(project.revisions())
+    return [_check(project, known, rev, kept.get(rev))
+            for rev in _in_order(project, _applied(project, heads, kept))]
+
+
+def _applied(project: Any, heads: tuple[str, ...], kept: dict) -> set[str]:
+    """The revisions a database at ``heads`` applied, those whose files are gone too."""
+    known = set(project.revisions())
+    applied = set(project.applied(tuple(h for h in heads if h in known)))
+    applied |= {h for h in heads if h not in known}
+    return applied | {rev for rev in kept if rev not in known}  # applied, file removed
 
 
 def _in_order(project: Any, revisions: set[str]) -> list[str]:
