@@ -350,7 +350,8 @@ def _apply(run: Run, *, guarded: bool, on_progress: Progress | None) -> ApplyRes
         conn, database.backend, timeout=options.lock_timeout, on_wait=options.on_wait
     ) as waited:
         before = run.before = database.heads(conn)  # under the lock: others' work counts
-        chosen = run.steps(before)  # a target Alembic cannot place fails here, before a purge
+        # a target Alembic cannot place fails here, before a purge (which starts from none)
+        chosen = run.steps(() if run.env_kw.get("purge") else before)
         if run.action == "stamp":
             chosen = []  # a stamp runs no script
         if run.previewed is not None:
