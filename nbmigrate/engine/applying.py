@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import io
 import time
-import traceback
 from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -28,14 +27,15 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import audit, plans
 from .checksums import step_checksum
-from .connections import Database, short_error
+from .connections import Database
 from .errors import DestructiveChange, Interrupted, NbMigrateError, SqlStopped
 from .guard import CommitsItself, Guard, Refused
 from .locks import migration_lock
 from .plans import Plan
 from .results import ApplyResult, SqlScript, Step
-from .runner import alembic_quiet, failed_statement, kept_statements, run_env
+from .runner import alembic_quiet, run_env
 from .savepoints import Savepoints
+from .stops import error_line, losses_text, refused_error, step_revision, stopped_error, why
 from .targets import check_exists, check_target, parse_range
 from .text import heads_text
 from .trail import Trail
@@ -174,7 +174,7 @@ def _render(run: Run) -> SqlScript:
     except NbMigrateError:
         raise
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - a script that fails in offline mode
-        reason = _reason(exc, run.database)
+        reason = error_line(exc, run.database)
         where = f" at revision {run.current}" if run.current else ""
         raise SqlStopped(buffer.getvalue().strip(),
                          f"{run.action} --sql stopped{where}: {reason}") from None
@@ -184,11 +184,6 @@ def _render(run: Run) -> SqlScript:
                          f"{run.database.name} is at {heads_text((start,) if start else ())}: "
                          f"nothing to {run.action}")
     return SqlScript(run.action, run.database.dialect, buffer.getvalue().strip())
-
-
-def _revision(step: Any) -> str:
-    revision = getattr(step, "revision", None)
-    return revision.revision if revision is not None else ""
 
 
 def _stepper(run: Run, guard: Guard | None, *, trail: Trail | None = None,
@@ -211,7 +206,7 @@ def _stepper(run: Run, guard: Guard | None, *, trail: Trail | None = None,
         if trail is not None:
             context.on_version_apply_callbacks = (*context.on_version_apply_callbacks, applied)
         for step in chosen:
-            run.current = _revision(step)
+            run.current = step_revision(step)
             if guard is not None:
                 guard.start(run.current)
             run.clock = time.perf_counter()
@@ -304,39 +299,12 @@ def _rehearsal(run: Run, conn: Any, current: tuple[str, ...], chosen: list, *, l
     except KeyboardInterrupt:
         raise Interrupted(f"{run.action} --dry-run interrupted; nothing changed") from None
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - what the real run would hit, shown in the plan
-        stopped[guard.revision or _revision(chosen[0])] = _why(exc, guard, database, live)
+        stopped[guard.revision or step_revision(chosen[0])] = why(exc, guard, database, live)
     finally:
         conn.rollback()
         guard.forget_copies()
     return plans.from_statements(run.action, database, run.target, current, chosen, guard,
                                  stopped, run.ws.project.signature())
-
-
-def _why(exc: BaseException, guard: Guard, database: Database, live: bool) -> str:
-    """Why a rehearsal or a reading stopped, naming the statement."""
-    statements = guard.statements(guard.revision)
-    failed = getattr(exc, "statement", None)  # a database error names its statement
-    named = [s for s in statements if failed and s.sql == failed] or statements
-    number = named[-1].number if named else 0
-    reason = _reason(exc, database)
-    if live:
-        return f"statement {number} would fail: {reason}" if number else f"it raised {reason}"
-    after = f" after statement {number}" if number else ""
-    return (f"the script raised {reason}{after}, perhaps needing a write this reading "
-            "recorded but did not send")
-
-
-def _reason(exc: BaseException, database: Database) -> str:
-    """An error in one line: the database's words, Alembic's, or the exception's."""
-    if isinstance(exc, SQLAlchemyError):
-        return short_error(exc, database.url)
-    if isinstance(exc, (CommandError, RevisionError)):
-        return str(exc).splitlines()[0]
-    if not str(exc).strip():  # a bare assert or raise: where it was raised is the news
-        frames = traceback.extract_tb(exc.__traceback__)
-        where = f" at {frames[-1].filename}, line {frames[-1].lineno}" if frames else ""
-        return f"{type(exc).__name__}{where}"
-    return f"{type(exc).__name__}: {exc}".splitlines()[0]
 
 
 def _apply(run: Run, *, guarded: bool, on_progress: Progress | None) -> ApplyResult:
@@ -355,7 +323,7 @@ def _apply(run: Run, *, guarded: bool, on_progress: Progress | None) -> ApplyRes
         if run.action == "stamp":
             chosen = []  # a stamp runs no script
         if run.previewed is not None:
-            changed = run.previewed.differs(before, [_revision(s) for s in chosen],
+            changed = run.previewed.differs(before, [step_revision(s) for s in chosen],
                                             ws.project.signature())
             if changed:
                 raise NbMigrateError(f"{run.action} not run: {changed} since the preview; "
@@ -431,7 +399,7 @@ def _after_refusal(run: Run, conn: Any, trail: Trail, guard: Guard | None,
         conn.rollback()
     if run.savepoints is not None or (guard is not None and not guard.commits):
         run.done.clear()  # nothing was committed: all of it rolled back
-    error = _refused(run, refused, run.database, conn)
+    error = refused_error(run, refused, run.database, conn)
     if run.done or trail.marking:
         trail.ended(conn, _in_progress(run), audit.FAILED, str(error))
     return error
@@ -446,20 +414,20 @@ def _after_failure(run: Run, conn: Any, trail: Trail, guard: Guard | None,
             and run.savepoints is not None:
         run.savepoints.abandon()  # refused, whatever failed after: nothing changes
         run.done.clear()
-        return DestructiveChange(run.action, run.target, _losses(guard.losses))
+        return DestructiveChange(run.action, run.target, losses_text(guard.losses))
     step = _in_progress(run)
     try:
         if run.savepoints is not None:
             run.savepoints.undo_current()
         elif conn.in_transaction():
             conn.rollback()
-        error = _stopped(run, exc, guard, conn)
+        error = stopped_error(run, exc, guard, conn)
         trail.ended(conn, step, audit.INTERRUPTED if interrupted else audit.FAILED, str(error))
         if run.savepoints is not None:
             run.savepoints.finish()
     except SQLAlchemyError:  # the connection went with the failure: the database decides
         conn.invalidate()
-        error = _stopped(run, exc, guard, None)
+        error = stopped_error(run, exc, guard, None)
     return error
 
 
@@ -483,69 +451,4 @@ def _read_first(run: Run, conn: Any, heads: tuple[str, ...]) -> None:
         if conn.in_transaction():
             conn.rollback()
     if guard.losses:
-        raise DestructiveChange(run.action, run.target, _losses(guard.losses))
-
-
-def _losses(losses: list) -> str:
-    return "; ".join(f"{loss.revision}: {loss}" if loss.revision else str(loss)
-                     for loss in losses)
-
-
-def _where_now(run: Run, conn: Any) -> tuple[str, int]:
-    """Where the database is now, and how many of the steps done before the stop it kept
-    (none if it is back where it started: the run's transaction rolled back whole)."""
-    database = run.database
-    try:
-        if conn is not None:
-            heads = database.heads(conn, within=True)
-        else:
-            with database.connect() as fresh:
-                heads = database.heads(fresh)
-    except (NbMigrateError, SQLAlchemyError):
-        return "unknown (cannot reconnect)", len(run.done)
-    kept = len(run.done) if set(heads) != set(run.before) else 0
-    return heads_text(heads), kept
-
-
-def _refused(run: Run, refused: Refused, database: Database, conn: Any) -> NbMigrateError:
-    """The guard refused: everything rolled back, or (where what ran before is kept)
-    stopped right before the statement that would lose data."""
-    if refused.before is None and not run.done:
-        return DestructiveChange(run.action, run.target, _losses(refused.losses))
-    seen = refused.before
-    where = f" at revision {seen.revision}, before statement {seen.number}" if seen else ""
-    now, kept = _where_now(run, conn)
-    if not kept:
-        return DestructiveChange(run.action, run.target, _losses(refused.losses))
-    return DestructiveChange(
-        run.action, run.target, _losses(refused.losses),
-        stopped=f"It stopped{where}; the {kept} revision(s) before it were applied and kept "
-                f"(this run could not be one transaction); {database.name} is now at {now}")
-
-
-def _stopped(run: Run, exc: BaseException, guard: Guard | None, conn: Any) -> NbMigrateError:
-    if isinstance(exc, NbMigrateError):
-        return exc
-    database = run.database
-    failed = run.planned[len(run.done)] if len(run.planned) > len(run.done) else None
-    if isinstance(exc, (CommandError, RevisionError)) and failed is None:
-        return NbMigrateError(str(exc))
-    where = ""
-    if failed is not None and hasattr(failed, "revision"):
-        where = f" at revision {failed.revision.revision} ({failed.revision.doc!r})"
-    now, kept = _where_now(run, conn)
-    ran = [s.sql for s in guard.statements(_revision(failed)) if s.number] \
-        if guard and failed else []  # reads (unnumbered) change nothing to keep
-    transactional = database.backend.transactional_ddl(database.engine)
-    if isinstance(exc, KeyboardInterrupt):
-        return Interrupted(
-            f"{run.action} of {database.name} interrupted{where}"
-            f"{', which was undone' if transactional else ''}; {kept} revision(s) applied "
-            f"before it{kept_statements(exc, ran, transactional, 'interrupted')}; "
-            f"{database.name} is now at {now}")
-    reason = _reason(exc, database)
-    return NbMigrateError(
-        f"{run.action} of {database.name} stopped{where}{failed_statement(exc, ran)}: "
-        f"{reason}; {kept} revision(s) applied before it"
-        f"{kept_statements(exc, ran, transactional)}; {database.name} is now at {now}"
-    )
+        raise DestructiveChange(run.action, run.target, losses_text(guard.losses))

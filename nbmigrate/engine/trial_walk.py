@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import autogen, samples, shapes
-from .connections import Database, VersionTable, current_heads, short_error
+from .connections import Database, VersionTable, current_heads
 from .errors import NbMigrateError
 from .guard import Guard
 from .reflection import ReflectionCache
@@ -32,6 +32,7 @@ from .results import message_of
 from .runner import failed_statement
 from .scratch import Marks
 from .shapes import ShapeReader
+from .stops import error_line
 from .text import clip, heads_text, short
 from .trial_report import (
     AGAIN,
@@ -52,10 +53,8 @@ from .workspace import Workspace
 def reason(exc: BaseException, database: Database) -> str:
     """An error in one line, naming the statement that failed, without passwords."""
     if isinstance(exc, SQLAlchemyError):
-        return short_error(exc, database.url) + failed_statement(exc, [])
-    text = str(exc).strip()
-    return clip(f"{type(exc).__name__}: {text}" if text else type(exc).__name__, 300)
-
+        return error_line(exc, database) + failed_statement(exc, [])
+    return clip(error_line(exc, database), 300)
 
 
 @dataclass
