@@ -20,7 +20,7 @@ import pytest
 from helpers import table_revision, wcag_contrast, write_revision
 
 from nbmigrate.display import dashboard, styles
-from nbmigrate.engine.results import AuditLog, LogEntry
+from nbmigrate.engine.audit import AuditLog, LogEntry
 
 THEMES = {"light": "theme-light-extension", "dark": "theme-dark-extension"}
 SECOND = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d")

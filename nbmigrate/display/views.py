@@ -14,12 +14,12 @@ from functools import singledispatch
 from typing import Any
 
 from ..engine.advice import Command, Part
+from ..engine.audit import AuditLog
 from ..engine.checksums import Validation
 from ..engine.graph import RevisionGraph
 from ..engine.plans import LintReport, Plan
 from ..engine.results import (
     ApplyResult,
-    AuditLog,
     Branches,
     ConnectionList,
     CurrentState,
@@ -38,10 +38,10 @@ from ..engine.results import (
 )
 from ..engine.text import heads_text, short
 from ..engine.trial import TrialReport
-from . import auditlog
+from . import auditlog, checks
 from . import graph as drawing
 from .tables import LOSSY_COLUMN, html_block, html_table, text_table
-from .words import NOTEBOOK, Spelling
+from .words import NOTEBOOK, Spelling, lines
 
 Words = str | Sequence[Part]
 
@@ -62,16 +62,6 @@ def note(result: Result, spelling: Spelling = NOTEBOOK) -> str:
 
 def _spell(words: Words, spelling: Spelling) -> str:
     return words if isinstance(words, str) else spelling(words)
-
-
-def _lines(*lines: Words) -> list[Part]:
-    """Lines of words joined by newlines, empty ones left out."""
-    out: list[Part] = []
-    for line in filter(None, lines):
-        if out:
-            out.append("\n")
-        out.extend([line] if isinstance(line, str) else line)
-    return out
 
 
 def _marked(result: Result, rows: list[tuple]) -> list[int]:
@@ -316,7 +306,7 @@ def _(r: Diff) -> Words:
 
 @_note.register
 def _(r: Diff) -> Words:
-    return _lines(*map(rename_hint, r.renames))
+    return lines(*map(rename_hint, r.renames))
 
 
 @_title.register
@@ -328,7 +318,7 @@ def _(r: RevisionCreated) -> Words:
 
 @_note.register
 def _(r: RevisionCreated) -> Words:
-    return _lines(r.path, *map(rename_hint, r.renames),
+    return lines(r.path, *map(rename_hint, r.renames),
                   ("review it, then: ", Command("upgrade", "head")))
 
 
@@ -348,42 +338,10 @@ def _(r: Status) -> Words:
     return f"{len(r.entries)} database(s)" + (f", {down} unreachable" if down else "")
 
 
-@_title.register
-def _(r: Validation) -> Words:
-    accepted = f"accepted {r.accepted}'s file as applied; " if r.accepted else ""
-    if not r.checked:
-        return f"{accepted}{r.database}: no revision applied, nothing to validate"
-    if r.problems:
-        return f"{accepted}{r.database}: {len(r.problems)} applied revision(s) differ"
-    unknown = sum(c.state == "unknown" for c in r.checked)
-    later = f", {unknown} applied before checksums were kept" if unknown else ""
-    return (f"{accepted}{r.database}: {len(r.checked) - unknown} applied revision(s) match "
-            f"their files{later}")
-
-
-@_note.register
-def _(r: Validation) -> Words:
-    if not r.problems:
-        return ""
-    return ("an applied revision was edited or removed: the database did what the old file "
-            "said; if the change is intended, ", Command("validate", "--accept", "REV"),
-            " records the file as it is now")
-
-
-@_title.register
-def _(r: TrialReport) -> Words:
-    where = f"on {r.on}" if r.on else f"on a scratch {r.dialect} database"
-    failed = len(r.failures)
-    verdict = f"{failed} check(s) failed" if failed else "every check passed"
-    return f"test: {r.revisions} revision(s) {where}: {verdict} ({r.seconds:.2f} s)"
-
-
-@_note.register
-def _(r: TrialReport) -> Words:
-    merge = ("several heads: ", Command("merge"), " joins them into one") \
-        if len(r.heads) > 1 else ""
-    kept = f"the scratch database is kept at {r.kept}" if r.kept else ""
-    return _lines(merge, kept, r.remark)
+_title.register(Validation, checks.validation_title)
+_note.register(Validation, checks.validation_note)
+_title.register(TrialReport, checks.trial_title)
+_note.register(TrialReport, checks.trial_note)
 
 
 @_title.register

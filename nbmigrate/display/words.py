@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ..engine.advice import Command, Part, Setting, spell
@@ -34,3 +34,13 @@ class Spelling:
 
 NOTEBOOK = Spelling("%migrate", "%config NbMigrate.{name} = {value}")
 TERMINAL = Spelling("nbmigrate", terminal=True)
+
+
+def lines(*lines: str | Sequence[Part]) -> list[Part]:
+    """Lines of words joined by newlines, empty ones left out."""
+    out: list[Part] = []
+    for line in filter(None, lines):
+        if out:
+            out.append("\n")
+        out.extend([line] if isinstance(line, str) else line)
+    return out

@@ -10,12 +10,12 @@ from alembic.util import CommandError
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import applying, audit, authoring, autogen, checksums, plans
+from .audit import AuditLog
 from .connections import Database, short_error
 from .errors import NbMigrateError
 from .graph import RevisionGraph, build_graph
 from .plans import LintReport
 from .results import (
-    AuditLog,
     Branches,
     BranchPoint,
     CurrentState,

@@ -402,39 +402,6 @@ class Status(Result):
         return list(self.entries)
 
 
-class LogEntry(NamedTuple):
-    """One row of the audit log."""
-
-    started_at: datetime
-    action: str
-    revision: str | None
-    from_revision: str | None
-    to_revision: str | None
-    direction: str
-    status: str  # ok, failed, interrupted; running while a run is under way
-    seconds: float | None
-    success: bool
-    error: str | None
-    os_user: str | None
-    nbmigrate_version: str | None
-    checksum: str | None = None  # of the revision file applied (absent before 0.3)
-
-
-@dataclass(repr=False)
-class AuditLog(Result):
-    """What was applied to a database, when, by whom, how long it took."""
-
-    database: str
-    entries: list[LogEntry]
-    messages: dict[str, str] = field(default_factory=dict)  # revision -> its message
-
-    columns = LogEntry._fields
-
-    def rows(self) -> list[tuple]:
-        return [e._replace(seconds=None if e.seconds is None else round(e.seconds, 4))
-                for e in self.entries]
-
-
 class NamedConnection(NamedTuple):
     """One named connection, its password masked."""
 

@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from . import applying, authoring, checksums, reading, setting_up, tagging, trial
 from . import enums as _enums  # noqa: F401 - registers PostgreSQL enum comparison
 from .applying import Progress
+from .audit import AuditLog
 from .autogen import TableProgress
 from .checksums import Validation
 from .connections import Databases, short_error
@@ -27,7 +28,6 @@ from .project import Project
 from .reading import DatabaseProgress
 from .results import (
     ApplyResult,
-    AuditLog,
     Branches,
     ConnectionList,
     CurrentState,
