@@ -35,7 +35,15 @@ from .plans import Plan
 from .results import ApplyResult, SqlScript, Step
 from .runner import alembic_quiet, run_env
 from .savepoints import Savepoints
-from .stops import error_line, losses_text, refused_error, step_revision, stopped_error, why
+from .stops import (
+    error_line,
+    losses_text,
+    missing_function,
+    refused_error,
+    step_revision,
+    stopped_error,
+    why,
+)
 from .targets import check_exists, check_target, parse_range
 from .text import heads_text
 from .trail import Trail
@@ -147,21 +155,10 @@ def _steps(script: ScriptDirectory, action: str, target: Any, shown: str
                 f"{action} {shown}: out of range from {heads_text(tuple(rev))}"
             ) from None
         except AttributeError as exc:  # a script without upgrade() or downgrade()
-            raise NbMigrateError(f"{action} {shown}: {_missing_function(script, exc)}"
+            raise NbMigrateError(f"{action} {shown}: {missing_function(script, exc)}"
                                  ) from None
 
     return steps
-
-
-def _missing_function(script: ScriptDirectory, exc: AttributeError) -> str:
-    """Which revision file lacks the function Alembic looked for."""
-    name = getattr(exc, "name", None)
-    if name not in ("upgrade", "downgrade"):
-        raise exc
-    for rev in script.walk_revisions():
-        if not hasattr(rev.module, name):
-            return f"revision {rev.revision} ({rev.path}) has no {name}() function"
-    raise exc
 
 
 def _render(run: Run) -> SqlScript:

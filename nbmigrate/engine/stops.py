@@ -119,3 +119,14 @@ def stopped_error(run: Run, exc: BaseException, guard: Guard | None, conn: Any
         f"{reason}; {kept} revision(s) applied before it"
         f"{kept_statements(exc, ran, transactional)}; {database.name} is now at {now}"
     )
+
+
+def missing_function(script: Any, exc: AttributeError) -> str:
+    """Which revision file lacks the function Alembic looked for."""
+    name = getattr(exc, "name", None)
+    if name not in ("upgrade", "downgrade"):
+        raise exc
+    for rev in script.walk_revisions():
+        if not hasattr(rev.module, name):
+            return f"revision {rev.revision} ({rev.path}) has no {name}() function"
+    raise exc
