@@ -94,19 +94,39 @@ def _metadata(p: argparse.ArgumentParser) -> None:
                    help="the model: a notebook expression (Base, Base.metadata) or module:attr")
 
 
-def _count(text: str) -> int:
-    """A number of rows to show: 1 to a million."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 1 <= value <= 1_000_000:
-        raise argparse.ArgumentTypeError(f"{text} is not between 1 and 1000000")
-    return value
+def _number(convert: Callable[[str], Any], low: float, high: float, what: str,
+            unit: str = "") -> Callable[[str], Any]:
+    """An argparse type: ``convert``ed text between ``low`` and ``high``."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text} is not between {low} and {high}{unit}")
+        return value
+
+    return parse
 
 
-def build_parser(prog: str = "%migrate", *, cli: bool = False) -> Parser:
-    """The whole grammar; ``cli`` adds the console command's own options and ``demo``."""
+_count = _number(int, 1, 1_000_000, "a number")  # rows to show
+_seconds = _number(float, 0, 86_400, "a number of seconds", " seconds")
+_tries = _number(int, 0, 100, "a whole number")
+
+
+class _Unbuilt:
+    """A sub-command's parser left unbuilt (see ``build_parser``'s ``only``)."""
+
+    def add_argument(self, *_: Any, **__: Any) -> None:
+        pass
+
+
+def build_parser(prog: str = "%migrate", *, cli: bool = False, only: str | None = None
+                 ) -> Parser:
+    """The whole grammar; ``cli`` adds the console command's own options and ``demo``.
+    ``only`` builds that sub-command alone, quicker, for a command line known to name it:
+    what it parses, the whole grammar parses alike."""
     parser = Parser(
         prog=prog,
         description=("Alembic migrations from a terminal or CI, guarded and logged as in the "
@@ -125,6 +145,8 @@ def build_parser(prog: str = "%migrate", *, cli: bool = False) -> Parser:
 
     def command(name: str, help: str, handler: Handler | None = None, **kw: Any
                 ) -> argparse.ArgumentParser:
+        if only is not None and name != only:
+            return _Unbuilt()  # type: ignore[return-value]
         # help goes through %-formatting, a description does not
         p = sub.add_parser(name, help=help, description=help.replace("%%", "%"), **kw)
         p.set_defaults(handler=handler or call)
@@ -194,6 +216,12 @@ def build_parser(prog: str = "%migrate", *, cli: bool = False) -> Parser:
                        "operations, SQL, rows and values affected, warnings; change nothing")
         p.add_argument("--yes", action="store_true", help="go ahead even where data would be "
                        "lost (dropped tables or columns, narrowed types)")
+        p.add_argument("--lock-timeout", type=_seconds, metavar="SECONDS",
+                       help="how long a statement waits for a table another session holds "
+                       "(default 5 on PostgreSQL and MySQL/MariaDB; 0: no limit)")
+        p.add_argument("--lock-retries", type=_tries, metavar="N",
+                       help="times a revision that could not lock a table is tried again, "
+                       "after a growing pause (default 3)")
         _db(p)
 
     p = command("history", "revisions, newest first, as a table (Flyway: info; Django: "

@@ -9,7 +9,7 @@ from typing import Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
-from traitlets import Bool, Unicode, observe
+from traitlets import Bool, Float, Int, Unicode, observe
 
 from .engine.errors import NbMigrateError
 from .grammar import HelpRequested, build_parser, parse, run, subparsers
@@ -29,6 +29,12 @@ class NbMigrate(Magics):
                         ).tag(config=True)
     confirm_destructive = Bool(True, help="refuse an upgrade or downgrade that would lose data "
                                "unless --yes is given").tag(config=True)
+    lock_timeout = Float(None, allow_none=True, min=0, help="seconds a migration's statement "
+                         "waits for a table another session holds, then its revision is "
+                         "tried again (None: 5 on PostgreSQL and MySQL/MariaDB; 0: no "
+                         "limit)").tag(config=True)
+    lock_retries = Int(3, min=0, help="times a revision that could not lock a table is "
+                       "tried again, after a growing pause").tag(config=True)
 
     def __init__(self, shell: Any, session: Any = None, **kwargs: Any) -> None:
         # set before traitlets applies %config values, which fire the observers below
@@ -47,6 +53,7 @@ class NbMigrate(Magics):
             options = self._session.options
             options.on_wait = print  # the wait for another kernel shows in the cell
             options.confirm_destructive = self.confirm_destructive
+            options.lock_timeout, options.lock_retries = self.lock_timeout, self.lock_retries
         return self._session
 
     @property
@@ -65,6 +72,11 @@ class NbMigrate(Magics):
     def _confirm_changed(self, change: dict) -> None:
         if self._session is not None:
             self._session.options.confirm_destructive = change["new"]
+
+    @observe("lock_timeout", "lock_retries")
+    def _lock_waits_changed(self, change: dict) -> None:
+        if self._session is not None:
+            setattr(self._session.options, change["name"], change["new"])
 
     @observe("metadata")
     def _metadata_changed(self, change: dict) -> None:

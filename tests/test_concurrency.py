@@ -162,7 +162,7 @@ def test_no_lock_file_is_left_after_an_upgrade_a_timeout_or_a_failure(nb, workdi
     nb.ok(held_revision("c1", "first_table"))
     nb.ok(table_revision("c2", "second_table", "raise RuntimeError('boom')"))
     kernel = Session(workdir=workdir)  # another kernel, which waits 1 s at most
-    kernel.options.lock_timeout = 1
+    kernel.options.migration_wait = 1
     holder = upgrading(workdir, url, "c1", hold=True)
     try:
         assert eventually((workdir / "holding").exists)

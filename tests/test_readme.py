@@ -123,3 +123,17 @@ def test_readme_layout_names_what_is_in_the_tree():
     package = ROOT / "nbmigrate"
     folders = {p.name + "/" for p in package.iterdir() if p.is_dir() and p.name != "__pycache__"}
     assert {f"nbmigrate/{f}" for f in folders} <= set(listed)  # every part of the package
+
+
+def test_readme_settings_and_lock_wait_defaults_are_the_real_ones():
+    from nbmigrate.engine.lock_waits import DEFAULT_RETRIES, DEFAULT_TIMEOUT
+    from nbmigrate.magics import NbMigrate
+
+    text = README.read_text(encoding="utf-8")
+    settings = set(re.findall(r"%config NbMigrate\.(\w+)", text))
+    assert {"lock_timeout", "lock_retries", "confirm_destructive"} <= settings
+    assert settings <= set(NbMigrate.class_trait_names(config=True))
+    said = re.search(r"at most (\d+) seconds for its lock.*?growing pause, (\d+) times", text,
+                     re.DOTALL)
+    assert said and (float(said[1]), int(said[2])) == (DEFAULT_TIMEOUT, DEFAULT_RETRIES)
+    assert NbMigrate.class_traits()["lock_retries"].default_value == DEFAULT_RETRIES

@@ -14,73 +14,44 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Callable, Iterator
 from contextlib import nullcontext
-from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
-from alembic.script import ScriptDirectory
-from alembic.script.revision import RevisionError
-from alembic.util import CommandError
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import audit, plans
-from .checksums import step_checksum
-from .connections import Database
 from .errors import DestructiveChange, Interrupted, NbMigrateError, SqlStopped
 from .guard import CommitsItself, Guard, Refused
+from .lock_waits import LockWaits, check_setting
 from .locks import migration_lock
 from .plans import Plan
 from .results import ApplyResult, SqlScript, Step
 from .runner import alembic_quiet, run_env
 from .savepoints import Savepoints
-from .stops import (
-    error_line,
-    losses_text,
-    missing_function,
-    refused_error,
-    step_revision,
-    stopped_error,
-    why,
-)
+from .stepping import Progress, Run, in_progress, stepper, steps_to
+from .stops import error_line, losses_text, refused_error, step_revision, stopped_error, why
 from .targets import check_exists, check_target, parse_range
 from .text import heads_text
 from .trail import Trail
 from .workspace import Workspace
 
-Progress = Callable[[Step, int, int], None]  # (the step just done, steps done, steps planned)
 REHEARSAL_LOCK_TIMEOUT = 2.0  # seconds a rehearsal's statement may wait behind live traffic
-
-
-@dataclass
-class Run:
-    """One move of one database: what every part of it needs, read once."""
-
-    ws: Workspace
-    script: ScriptDirectory
-    foreign: bool  # the project's own env.py, not nbmigrate's
-    action: str
-    target: str  # as the user wrote it
-    database: Database
-    steps: Callable[..., list]  # Alembic's steps from a database's heads
-    env_kw: dict[str, Any]
-    previewed: Plan | None = None  # run only what this plan showed
-    current: str = ""  # the revision whose step is running
-    before: tuple[str, ...] = ()  # the database's heads when the run began
-    done: list[Step] = field(default_factory=list)
-    planned: list[Any] = field(default_factory=list)
-    clock: float = 0.0  # when the step in progress began
-    savepoints: Savepoints | None = None  # the run is one transaction
 
 
 def move(ws: Workspace, action: str, target: Any, *, sql: bool, db: str | None,
          dry_run: bool = False, yes: bool = False, purge: bool = False,
-         on_progress: Progress | None = None, previewed: Plan | None = None
+         on_progress: Progress | None = None, previewed: Plan | None = None,
+         lock_timeout: float | None = None, lock_retries: int | None = None
          ) -> ApplyResult | SqlScript | Plan:
     """Upgrade, downgrade or stamp database ``db`` to ``target``; ``sql`` only writes the
     SQL and ``dry_run`` only plans; ``yes`` lets data be lost; ``previewed`` refuses to run
-    anything but what that plan showed."""
+    anything but what that plan showed; ``lock_timeout`` and ``lock_retries`` bound each
+    statement's wait for a lock (None: the options')."""
+    options = ws.options
+    lock_timeout = options.lock_timeout if lock_timeout is None else lock_timeout
+    lock_retries = options.lock_retries if lock_retries is None else lock_retries
+    check_setting("lock_timeout", lock_timeout)
+    check_setting("lock_retries", lock_retries)
     script = ws.project.script
     foreign = not ws.project.env_is_ours()
     database = ws.database(db)
@@ -118,7 +89,8 @@ def move(ws: Workspace, action: str, target: Any, *, sql: bool, db: str | None,
     if action == "stamp":
         env_kw["purge"] = purge
     run = Run(ws, script, foreign, action, display_target, database,
-              _steps(script, action, target, display_target), env_kw, previewed)
+              steps_to(script, action, target, display_target), env_kw, previewed,
+              lock_timeout=lock_timeout, lock_retries=lock_retries)
     if sql:
         return _render(run)
     if dry_run:
@@ -137,36 +109,12 @@ def plan(ws: Workspace, action: str, target: str, *, db: str | None = None) -> P
     return found
 
 
-def _steps(script: ScriptDirectory, action: str, target: Any, shown: str
-           ) -> Callable[..., list]:
-    """Alembic's steps from a database's heads to ``target`` (an env.py ``fn``)."""
-
-    def steps(rev: Any, _context: Any = None) -> list:
-        try:
-            if action == "upgrade":
-                return script._upgrade_revs(target, rev)
-            if action == "downgrade":
-                return script._downgrade_revs(target, rev)
-            return script._stamp_revs(target, rev)
-        except (RevisionError, CommandError) as exc:
-            raise NbMigrateError(f"{action} {shown}: {exc}") from None
-        except AssertionError:  # Alembic's check that a relative step stays in range
-            raise NbMigrateError(
-                f"{action} {shown}: out of range from {heads_text(tuple(rev))}"
-            ) from None
-        except AttributeError as exc:  # a script without upgrade() or downgrade()
-            raise NbMigrateError(f"{action} {shown}: {missing_function(script, exc)}"
-                                 ) from None
-
-    return steps
-
-
 def _render(run: Run) -> SqlScript:
     """``--sql``: the SQL, or what was rendered before a script failed and why."""
     buffer = io.StringIO()
     try:
         with run.ws.environment(run.database, output_buffer=buffer) as config:
-            run_env(config, run.script, _stepper(run, None), guard_logging=run.foreign,
+            run_env(config, run.script, stepper(run, None), guard_logging=run.foreign,
                     **run.env_kw)
     except NbMigrateError:
         raise
@@ -181,59 +129,6 @@ def _render(run: Run) -> SqlScript:
                          f"{run.database.name} is at {heads_text((start,) if start else ())}: "
                          f"nothing to {run.action}")
     return SqlScript(run.action, run.database.dialect, buffer.getvalue().strip())
-
-
-def _stepper(run: Run, guard: Guard | None, *, trail: Trail | None = None,
-             after: Callable[[Step], None] | None = None
-             ) -> Callable[[Any, Any], Iterator[Any]]:
-    """The env.py ``fn``: hands Alembic one step at a time, so that each statement is
-    known to be that step's, and each step is known to be done (its record made and
-    logged in its own transaction) whichever env.py runs. ``after`` is told of each step
-    done: the run's record of it, or (a rehearsal, which keeps none) one made here."""
-
-    def applied(ctx: Any, step: Any, **_: Any) -> None:  # Alembic's on_version_apply
-        record = _record(step, time.perf_counter() - run.clock)
-        run.done.append(record)
-        if trail is not None:
-            trail.applied(ctx.connection, record)
-
-    def fn(heads: Any, context: Any) -> Iterator[Any]:
-        chosen = run.steps(heads, context)
-        run.planned.extend(chosen)
-        if trail is not None:
-            context.on_version_apply_callbacks = (*context.on_version_apply_callbacks, applied)
-        for step in chosen:
-            run.current = step_revision(step)
-            if guard is not None:
-                guard.start(run.current)
-            run.clock = time.perf_counter()
-            if trail is not None and trail.marking:
-                trail.starting(_record(step.info, 0.0))
-            yield step  # Alembic runs it before asking for the next one
-            if after is not None and trail is None:
-                after(_record(step.info, time.perf_counter() - run.clock))
-            elif after is not None and run.done:
-                after(run.done[-1])
-        if guard is not None:
-            guard.finish()
-
-    return fn
-
-
-def _record(info: Any, seconds: float | None) -> Step:
-    """The Step a run reports (and logs) for Alembic's MigrationInfo ``info``."""
-    return Step(info.up_revision_id or "", info.up_revision.doc if info.up_revision else "",
-                "stamp" if info.is_stamp else ("up" if info.is_upgrade else "down"), seconds,
-                audit.utcnow() - timedelta(seconds=seconds or 0),
-                ",".join(info.source_revision_ids), ",".join(info.destination_revision_ids),
-                step_checksum(info))
-
-
-def _in_progress(run: Run) -> Step | None:
-    """The step that was running when the run stopped, as far as it got."""
-    if len(run.planned) <= len(run.done) or not hasattr(run.planned[len(run.done)], "info"):
-        return None
-    return _record(run.planned[len(run.done)].info, time.perf_counter() - run.clock)
 
 
 def _one_transaction(run: Run, chosen: list) -> bool:
@@ -286,7 +181,7 @@ def _rehearsal(run: Run, conn: Any, current: tuple[str, ...], chosen: list, *, l
         with run.ws.environment(database, connection=conn) as config, guard.watching(), \
                 alembic_quiet():
             run_env(config, run.script,
-                    _stepper(run, guard, after=step_done if on_progress else None),
+                    stepper(run, guard, after=step_done if on_progress else None),
                     guard_logging=run.foreign, on_own_connection=own_connection,
                     **run.env_kw)
     except Refused:
@@ -312,7 +207,7 @@ def _apply(run: Run, *, guarded: bool, on_progress: Progress | None) -> ApplyRes
     started = time.perf_counter()
     options = ws.options
     with ws.connect(database) as conn, migration_lock(
-        conn, database.backend, timeout=options.lock_timeout, on_wait=options.on_wait
+        conn, database.backend, timeout=options.migration_wait, on_wait=options.on_wait
     ) as waited:
         before = run.before = database.heads(conn)  # under the lock: others' work counts
         # a target Alembic cannot place fails here, before a purge (which starts from none)
@@ -346,10 +241,22 @@ def _run_steps(run: Run, conn: Any, *, one: bool, guarded: bool,
         _read_first(run, conn, run.before)
     guard = Guard(database, measure=guarded, confirmed=not guarded, stop=not one,
                   one_transaction=one) if run.action != "stamp" else None
-    trail = Trail(run.action, database, quiet=guard.quiet if guard else nullcontext)
+    quiet = guard.quiet if guard else nullcontext
+    trail = Trail(run.action, database, quiet=quiet)
     trail.settle(conn, run.before)
-    run.savepoints = Savepoints(conn, database) if one else None
-    trail.held = one
+    waits = LockWaits.of(database, run.lock_timeout, run.lock_retries, run.ws.options.on_wait)
+    waits.quiet = quiet
+    with waits.bounded(conn):
+        run.savepoints = Savepoints(conn, database) if one else None
+        trail.held = one
+        _steps_bounded(run, conn, guard, trail, waits, on_progress)
+
+
+def _steps_bounded(run: Run, conn: Any, guard: Guard | None, trail: Trail, waits: LockWaits,
+                   on_progress: Progress | None) -> None:
+    """Run env.py's steps with each statement's lock wait bounded: a revision whose
+    statement timed out is undone to its savepoint and run again, as ``waits`` allows."""
+    database = run.database
 
     def own_connection(_theirs: Any) -> None:  # env.py runs the steps on its own
         if run.savepoints is not None:
@@ -366,11 +273,18 @@ def _run_steps(run: Run, conn: Any, *, one: bool, guarded: bool,
             on_progress(step, len(run.done), len(run.planned))
 
     try:
-        with run.ws.environment(database, connection=conn) as config, \
-                guard.watching() if guard is not None else nullcontext():
-            run_env(config, run.script, _stepper(run, guard, trail=trail, after=step_done),
-                    guard_logging=run.foreign, on_own_connection=own_connection,
-                    **run.env_kw)
+        while True:
+            try:
+                with run.ws.environment(database, connection=conn) as config, \
+                        guard.watching() if guard is not None else nullcontext(), \
+                        waits.statements_again():
+                    run_env(config, run.script, stepper(run, guard, trail=trail, after=step_done),
+                            guard_logging=run.foreign, on_own_connection=own_connection,
+                            **run.env_kw)
+                break
+            except Exception as exc:  # noqa: BLE001 - a lock timeout is tried again, not others
+                if not _again(run, conn, guard, waits, exc):
+                    raise
         if run.savepoints is not None:
             trail.flush(conn)
             run.savepoints.finish()
@@ -382,9 +296,25 @@ def _run_steps(run: Run, conn: Any, *, one: bool, guarded: bool,
     except Refused as refused:
         raise _after_refusal(run, conn, trail, guard, refused) from None
     except (Exception, SystemExit, KeyboardInterrupt) as exc:  # noqa: BLE001 - a script raises anything
-        raise _after_failure(run, conn, trail, guard, exc) from None
+        raise _after_failure(run, conn, trail, guard, waits.failure(exc)) from None
     finally:
         trail.close()
+
+
+def _again(run: Run, conn: Any, guard: Guard | None, waits: LockWaits,
+           exc: BaseException) -> bool:
+    """A statement's lock wait timed out in a run that is one transaction: undo the
+    revision in progress to its savepoint and, after a pause, run it again (False: any
+    other error, or no tries left)."""
+    if run.savepoints is None or not waits.timed_out(exc):
+        return False
+    run.savepoints.undo_current()
+    if not waits.again(exc, run.current, conn):
+        return False
+    if guard is not None:
+        guard.forget(run.current)
+    del run.planned[len(run.done):]  # asked for again from where the database is now
+    return True
 
 
 def _after_refusal(run: Run, conn: Any, trail: Trail, guard: Guard | None,
@@ -398,7 +328,7 @@ def _after_refusal(run: Run, conn: Any, trail: Trail, guard: Guard | None,
         run.done.clear()  # nothing was committed: all of it rolled back
     error = refused_error(run, refused, run.database, conn)
     if run.done or trail.marking:
-        trail.ended(conn, _in_progress(run), audit.FAILED, str(error))
+        trail.ended(conn, in_progress(run), audit.FAILED, str(error))
     return error
 
 
@@ -412,7 +342,7 @@ def _after_failure(run: Run, conn: Any, trail: Trail, guard: Guard | None,
         run.savepoints.abandon()  # refused, whatever failed after: nothing changes
         run.done.clear()
         return DestructiveChange(run.action, run.target, losses_text(guard.losses))
-    step = _in_progress(run)
+    step = in_progress(run)
     try:
         if run.savepoints is not None:
             run.savepoints.undo_current()
@@ -437,7 +367,7 @@ def _read_first(run: Run, conn: Any, heads: tuple[str, ...]) -> None:
     try:
         with run.ws.environment(run.database, connection=conn) as config, guard.watching(), \
                 alembic_quiet():
-            run_env(config, run.script, _stepper(reading, guard), guard_logging=run.foreign,
+            run_env(config, run.script, stepper(reading, guard), guard_logging=run.foreign,
                     **run.env_kw)
     except KeyboardInterrupt:
         raise Interrupted(f"{run.action} interrupted while its plan was read; "

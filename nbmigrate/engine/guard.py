@@ -130,6 +130,12 @@ class Guard:
         self.revision = revision
         self.started = True
 
+    def forget(self, revision: str) -> None:
+        """``revision`` runs again from its start: what it sent before was undone."""
+        self.seen = [s for s in self.seen if s.revision != revision]
+        self.losses = [loss for loss in self.losses if loss.revision != revision]
+        self._numbers.pop(revision, None)
+
     def finish(self) -> None:
         """Every step ran: refuse now (the caller rolls back) if data would be lost."""
         self.revision = ""

@@ -11,6 +11,7 @@ from .guard import Guard
 from .lint import changes_existing, lint
 from .recorder import Recorder, render_sql
 from .results import Result
+from .savepoints import commits_itself
 from .statements import Effect, classify
 from .text import clip
 
@@ -158,11 +159,22 @@ def from_statements(action: str, database: Database, target: str, current: tuple
                     created.add((effect.schema, effect.table))
         changed = changes_existing(effects, created)
         plan.steps.append(PlanStep(revision, message, direction, planned,
-                                   backend.revision_warning(changed), stopped.get(revision, ""),
-                                   _tables(changed)))
+                                   _revision_warning(backend, changed, step),
+                                   stopped.get(revision, ""), _tables(changed)))
     if not stopped:
         plan.after = _heads_after(current, steps)
     return plan
+
+
+def _revision_warning(backend: Any, changed: list[Effect], step: Any) -> str:
+    """What a revision as a whole risks: DDL that commits piece by piece, or running
+    outside the run's one transaction, and so outside its protections."""
+    outside = ""
+    if backend.savepoints and commits_itself(step):
+        outside = ("note: this revision runs outside the upgrade's one transaction "
+                   "(autocommit_block() or COMMIT): what it did before a failure is kept, "
+                   "and a statement that cannot lock its table is not tried again")
+    return "; ".join(w for w in (backend.revision_warning(changed), outside) if w)
 
 
 def _heads_after(current: tuple[str, ...], steps: list[Any]) -> tuple[str, ...]:
@@ -230,7 +242,7 @@ def from_scripts(database: str, rev_range: str, steps: list[Any], dialect: Any) 
                     created.add((effect.schema, effect.table))
         changed = changes_existing(effects, created)
         plan.steps.append(PlanStep(revision, message, direction, planned,
-                                   backend.revision_warning(changed),
+                                   _revision_warning(backend, changed, step),
                                    f"reading the script without running it raised {reason}"
                                    if reason else "", _tables(changed)))
     return plan

@@ -16,6 +16,13 @@ from .connections import Database
 _COMMITS = re.compile(r"autocommit_block|[\"']\s*commit\b", re.IGNORECASE)
 
 
+def commits_itself(step: Any) -> bool:
+    """Whether a migration step's script needs autocommit or sends COMMIT (or cannot be
+    read to tell)."""
+    path = getattr(getattr(step, "revision", None), "path", None)
+    return not path or bool(_COMMITS.search(Path(path).read_text(encoding="utf-8")))
+
+
 class Savepoints:
     """The whole upgrade in one transaction, with a SAVEPOINT per revision: one commit
     (and fsync) for the upgrade, a failing revision undone alone, and, where the guard
@@ -44,9 +51,7 @@ class Savepoints:
         backend = database.backend
         if not backend.savepoints or not backend.transactional_ddl(database.engine):
             return False
-        paths = [getattr(getattr(s, "revision", None), "path", None) for s in steps]
-        return all(p and not _COMMITS.search(Path(p).read_text(encoding="utf-8"))
-                   for p in paths)
+        return not any(commits_itself(step) for step in steps)
 
     def _run(self, *statements: str) -> None:
         if self.together:

@@ -106,7 +106,7 @@ class Session:
 
     @property
     def options(self) -> Options:
-        """Settings for every command: the model, confirm_destructive, lock_timeout, on_wait."""
+        """Settings for every command: the model, confirm_destructive, the lock waits."""
         return self.workspace.options
 
     @property
@@ -213,24 +213,29 @@ class Session:
     @user_errors
     def upgrade(self, target: str = "heads", *, sql: bool = False, dry_run: bool = False,
                 yes: bool = False, db: str | None = None, on_progress: Progress | None = None,
-                previewed: Plan | None = None) -> ApplyResult | SqlScript | Plan:
+                previewed: Plan | None = None, lock_timeout: float | None = None,
+                lock_retries: int | None = None) -> ApplyResult | SqlScript | Plan:
         """Apply revisions up to ``target`` (any Alembic target, or a tag).
 
         ``sql`` shows the SQL and ``dry_run`` the plan, changing nothing. A plan that
         would lose data is refused (DestructiveChange) unless ``yes`` or
-        ``confirm_destructive`` is off.
+        ``confirm_destructive`` is off. Each statement waits at most ``lock_timeout``
+        seconds for a lock, tried again ``lock_retries`` times (None: the options').
         """
         return applying.move(self.workspace, "upgrade", target, sql=sql, dry_run=dry_run,
-                             yes=yes, db=db, on_progress=on_progress, previewed=previewed)
+                             yes=yes, db=db, on_progress=on_progress, previewed=previewed,
+                             lock_timeout=lock_timeout, lock_retries=lock_retries)
 
     @announces(database="db", written=ApplyResult, moves=True)
     @user_errors
     def downgrade(self, target: str, *, sql: bool = False, dry_run: bool = False,
                   yes: bool = False, db: str | None = None, on_progress: Progress | None = None,
-                  previewed: Plan | None = None) -> ApplyResult | SqlScript | Plan:
-        """Revert revisions down to ``target``; ``sql``, ``dry_run`` and ``yes`` as for upgrade."""
+                  previewed: Plan | None = None, lock_timeout: float | None = None,
+                  lock_retries: int | None = None) -> ApplyResult | SqlScript | Plan:
+        """Revert revisions down to ``target``; the rest as for upgrade."""
         return applying.move(self.workspace, "downgrade", target, sql=sql, dry_run=dry_run,
-                             yes=yes, db=db, on_progress=on_progress, previewed=previewed)
+                             yes=yes, db=db, on_progress=on_progress, previewed=previewed,
+                             lock_timeout=lock_timeout, lock_retries=lock_retries)
 
     @user_errors
     def plan(self, action: str, target: str, *, db: str | None = None) -> Plan:

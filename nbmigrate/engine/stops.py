@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from .connections import Database, short_error
 from .errors import DestructiveChange, Interrupted, NbMigrateError
 from .guard import Guard, Refused
+from .lock_waits import LockNotTaken
 from .runner import failed_statement, kept_statements
 from .text import heads_text
 
@@ -44,6 +45,8 @@ def error_line(exc: BaseException, database: Database) -> str:
     """An error in one line: the database's words, Alembic's, or the exception's."""
     if isinstance(exc, SQLAlchemyError):
         return short_error(exc, database.url)
+    if isinstance(exc, LockNotTaken):
+        return str(exc)
     if isinstance(exc, (CommandError, RevisionError)):
         return str(exc).splitlines()[0]
     if not str(exc).strip():  # a bare assert or raise: where it was raised is the news

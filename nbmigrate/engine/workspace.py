@@ -50,8 +50,11 @@ class Options:
 
     metadata: str | None = None  # the model: a notebook expression or module:attr
     confirm_destructive: bool = True  # refuse upgrades/downgrades that lose data, bar --yes
-    lock_timeout: float = 600.0  # seconds to wait for another migration of the same database
-    on_wait: Callable[[str], None] | None = None  # told when that wait begins
+    migration_wait: float = 600.0  # seconds to wait for another migration of the database
+    lock_timeout: float | None = None  # seconds a statement waits for a table's lock (None:
+    # 5 on PostgreSQL and MySQL/MariaDB, none on SQLite; 0: as long as the database says)
+    lock_retries: int | None = None  # tries again after a lock timeout (None: 3)
+    on_wait: Callable[[str], None] | None = None  # told of each wait, as it begins
 
 
 class Workspace:

@@ -26,6 +26,7 @@ class Backend:
     savepoints = False  # an upgrade is one transaction with a savepoint per revision
     statements_together = False  # several statements may go in one round trip
     file_based = False  # the database is a file, named relative to alembic.ini
+    bounds_lock_waits = False  # a statement's wait for a lock can be bounded (lock_timeout)
 
     def __init_subclass__(cls, **kw: Any) -> None:
         super().__init_subclass__(**kw)
@@ -80,6 +81,28 @@ class Backend:
     def rehearse(self, conn: Connection, lock_timeout: float) -> None:
         """Ready a transaction that will be rolled back for a dry run: its statements wait
         at most ``lock_timeout`` seconds for a lock held by live traffic."""
+
+    def lock_wait_seconds(self, seconds: float) -> float:
+        """The lock timeout the database will keep, asked for ``seconds``."""
+        return seconds
+
+    def bound_lock_waits(self, conn: Connection, seconds: float) -> bool:
+        """Make each statement on ``conn`` wait at most ``seconds`` for a lock another
+        session holds; True if a statement that timed out did nothing and may be sent
+        again on its own."""
+        return False
+
+    def unbound_lock_waits(self, conn: Connection) -> None:
+        """Put back the lock wait ``bound_lock_waits`` changed."""
+
+    def lock_not_available(self, exc: BaseException) -> bool:
+        """Whether ``exc`` (SQLAlchemy's or the driver's) is a lock wait that timed out."""
+        return False
+
+    def lock_holder(self, conn: Connection, table: str) -> str:
+        """Who holds a lock on ``table``, in a few words ("" where the database cannot
+        tell)."""
+        return ""
 
     def referencing(self, conn: Connection, table: str, schema: str | None
                     ) -> list[tuple[str | None, str]]:

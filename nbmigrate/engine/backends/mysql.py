@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -14,9 +15,12 @@ from ..shapes import ShapeReader
 from ..statements import Effect
 from .base import Backend
 
+LOCK_WAIT_TIMEOUT = 1205  # "Lock wait timeout exceeded": a metadata lock or a row lock
+
 
 class MySQL(Backend):
     dialects = ("mysql", "mariadb")
+    bounds_lock_waits = True
     noop = "DO 0"
     text_type = "CHAR"
 
@@ -35,6 +39,26 @@ class MySQL(Backend):
         finally:
             conn.execute(text("SELECT RELEASE_LOCK(:name)"), {"name": name})
             conn.commit()
+
+    def lock_wait_seconds(self, seconds: float) -> float:
+        return float(max(1, math.ceil(seconds)))  # both settings take whole seconds
+
+    def bound_lock_waits(self, conn: Connection, seconds: float) -> bool:
+        whole = int(self.lock_wait_seconds(seconds))
+        conn.exec_driver_sql(f"SET SESSION lock_wait_timeout = {whole}, "
+                             f"innodb_lock_wait_timeout = {whole}")
+        # a row lock's timeout undoes only its statement, unless the server undoes the
+        # whole transaction then: a statement is sent again only where it did nothing
+        return not conn.exec_driver_sql("SELECT @@innodb_rollback_on_timeout").scalar()
+
+    def unbound_lock_waits(self, conn: Connection) -> None:
+        conn.exec_driver_sql("SET SESSION lock_wait_timeout = DEFAULT, "
+                             "innodb_lock_wait_timeout = DEFAULT")
+
+    def lock_not_available(self, exc: BaseException) -> bool:
+        orig = getattr(exc, "orig", None) or exc
+        args = getattr(orig, "args", ())
+        return bool(args) and args[0] == LOCK_WAIT_TIMEOUT
 
     def migration_running(self, conn: Connection) -> bool:
         name = lock_name(conn.exec_driver_sql("SELECT DATABASE()").scalar() or "")

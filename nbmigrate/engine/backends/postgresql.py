@@ -8,8 +8,10 @@ from contextlib import contextmanager
 from sqlalchemy.engine import Connection
 
 from ..locks import KEY, poll, waiting
+from ..secrets import redact
 from ..shapes import ShapeReader
 from ..statements import Effect
+from ..text import clip
 from .base import Backend
 
 # Every catalog PostgreSQL reflection (SQLAlchemy's and Alembic's) reads, and those its
@@ -70,9 +72,22 @@ WHERE t.typname = %(name)s AND (%(schema)s::text IS NULL OR tn.nspname = %(schem
 """
 
 
+# the oldest session holding a lock on a table, and what it is doing
+LOCK_HOLDER = """
+SELECT a.pid, coalesce(a.state, ''),
+       extract(epoch FROM now() - coalesce(a.xact_start, a.query_start))::int,
+       left(coalesce(a.query, ''), 2000)
+FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid
+WHERE l.granted AND l.relation = to_regclass(%(table)s) AND l.pid <> pg_backend_pid()
+ORDER BY a.xact_start NULLS LAST LIMIT 1
+"""
+LOCK_NOT_AVAILABLE = "55P03"  # SQLSTATE of a lock_timeout, and of NOWAIT
+
+
 class PostgreSQL(Backend):
     dialects = ("postgresql",)
     savepoints = True
+    bounds_lock_waits = True
     statements_together = True
     scratch_settings = ("SET synchronous_commit = off",)
 
@@ -115,6 +130,27 @@ class PostgreSQL(Backend):
 
     def rehearse(self, conn: Connection, lock_timeout: float) -> None:
         conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(lock_timeout * 1000)}ms'")
+
+    def bound_lock_waits(self, conn: Connection, seconds: float) -> bool:
+        conn.exec_driver_sql(f"SET lock_timeout = '{max(1, round(seconds * 1000))}ms'")
+        return False  # a timed-out statement aborts the transaction: its revision runs again
+
+    def unbound_lock_waits(self, conn: Connection) -> None:
+        conn.exec_driver_sql("RESET lock_timeout")
+
+    def lock_not_available(self, exc: BaseException) -> bool:
+        orig = getattr(exc, "orig", None) or exc
+        return LOCK_NOT_AVAILABLE in (getattr(orig, "sqlstate", None),
+                                      getattr(orig, "pgcode", None))
+
+    def lock_holder(self, conn: Connection, table: str) -> str:
+        row = conn.exec_driver_sql(LOCK_HOLDER, {"table": table}).first()
+        if row is None:
+            return ""
+        pid, state, seconds, query = row
+        doing = f"{state} for {seconds} s" if state and seconds is not None else state
+        query = clip(" ".join(redact(query).split()), 60)  # masked, then cut
+        return ", ".join(p for p in (f"pid {pid}", doing, query and f"last ran {query!r}") if p)
 
     def referencing(self, conn: Connection, table: str, schema: str | None
                     ) -> list[tuple[str | None, str]]:
