@@ -542,6 +542,73 @@ def test_a_preview_that_no_longer_matches_is_marked_stale_and_not_applied(nb, wo
     assert version(url) == {"cccc0003" if "revision" in change else "bbbb0002"}
 
 
+def applied(nb, workdir: Path) -> tuple[str, Dashboard]:
+    """A dashboard over a database that applied aaaa0001 (ta) and bbbb0002 (tb)."""
+    url, ui = start(nb, workdir)
+    for rev, table in (("aaaa0001", "ta"), ("bbbb0002", "tb")):
+        nb.ok(table_revision(rev, table))
+    nb.ok("%migrate upgrade head")
+    return url, ui
+
+
+def test_an_applied_revision_edited_since_shows_under_the_header_until_accepted(nb, workdir):
+    url, ui = applied(nb, workdir)
+    assert ui.findings.value == "" and ui.findings.layout.display == "none"
+
+    [path] = (workdir / "migrations" / "versions").glob("aaaa0001_*.py")
+    path.write_text(path.read_text() + "# tuned later\n")  # an editor: no listener hears it
+    ui.upgrade.preview.click()  # the next click looks first and reads everything again
+    assert ui.status.kind == "ok", ui.status.text
+    shown = text(ui.findings.value)
+    assert ui.findings.layout.display == ""
+    assert shown.startswith("⚠ applied revision(s) changed since: aaaa0001 ")
+    assert "%migrate validate --accept REV records the file as it is now" in shown
+    assert ui.children.index(ui.findings) == ui.children.index(ui.header) + 1
+    assert "var(--jp-warn-color1" in ui.findings.value  # the theme's warning colour
+
+    [note] = nb.ok("%migrate status")["note"]  # the dashboard says what status says
+    said = note.split("; ", 1)[1]
+    assert said == "applied revision(s) changed since: aaaa0001" and said in shown
+    assert "aaaa0001 (edited)" in nb.run("%migrate validate").error_line  # it fails...
+    assert ui.findings.layout.display == ""  # ...and changes nothing the dashboard shows
+
+    nb.ok("%migrate validate --accept aaaa0001")  # another cell: shown at once, no click
+    assert ui.status.kind == "ok" and ui.status.text == "updated after validate"
+    assert ui.findings.value == "" and ui.findings.layout.display == "none"
+    assert version(url) == {"bbbb0002"}
+
+
+def test_an_applied_revision_whose_file_is_gone_shows_under_the_header(nb, workdir):
+    url, ui = applied(nb, workdir)
+    [path] = (workdir / "migrations" / "versions").glob("bbbb0002_*.py")
+    path.unlink()
+    ui.refresh_button.click()
+    assert ui.findings.layout.display == ""
+    assert text(ui.findings.value).startswith("⚠ applied revision(s) changed since: bbbb0002 ")
+    [note] = nb.ok("%migrate status")["note"]
+    assert note.endswith("applied revision(s) changed since: bbbb0002")
+
+
+def test_a_refresh_hashes_each_applied_revision_once(nb, workdir, monkeypatch):
+    from nbmigrate.engine import checksums
+
+    _, ui = applied(nb, workdir)
+    hashed: list[str] = []
+    real = checksums.file_checksum
+
+    def counted(path):
+        hashed.append(Path(path).name.split("_")[0])
+        return real(path)
+
+    monkeypatch.setattr(checksums, "file_checksum", counted)
+    ui.refresh_button.click()
+    assert ui.status.kind == "ok", ui.status.text
+    assert sorted(hashed) == ["aaaa0001", "bbbb0002"]
+    hashed.clear()
+    ui.upgrade.preview.click()  # nothing changed since: the look finds it so, no hashing
+    assert hashed == []
+
+
 def test_a_closed_or_collected_dashboard_is_no_longer_told(nb, workdir):
     url, ui = start(nb, workdir)
     session = ui.session

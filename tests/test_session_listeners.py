@@ -60,6 +60,11 @@ def test_each_changing_command_tells_what_it_changed(told, tmp_path):
         ("stamp", {"default"}, False, False)]
     seen.clear()
 
+    session.validate(accept="aaaa0001")  # the audit log records the file as applied
+    assert [(c.command, c.databases, c.scripts) for c in seen] == [
+        ("validate", {"default"}, False)]
+    seen.clear()
+
     session.tag("v1", "aaaa0001")
     session.untag("v1")
     assert [(c.command, c.tags, c.scripts) for c in seen] == [
@@ -83,6 +88,7 @@ def test_reads_previews_refusals_and_moves_with_nothing_to_do_tell_nobody(told, 
     session.downgrade("aaaa0001:base", sql=True)
     session.plan("downgrade", "base")
     session.history(), session.current(), session.tags(), session.graph(), session.status()
+    session.validate()
     with pytest.raises(NbMigrateError):
         session.revision("bad", body="def upgrade(:\n")  # refused: nothing written
     with pytest.raises(NbMigrateError, match="cannot connect"):

@@ -5,11 +5,14 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from ..engine.checksums import Validation
 from ..engine.plans import Plan
 from ..engine.results import CurrentState, Diff, History, TagList
 from ..engine.text import heads_text, short
+from .checks import validation_note
 from .styles import DANGER, ERROR, MUTED, STATUS, WARNING
 from .tables import html_table
+from .words import NOTEBOOK
 
 HISTORY_COLUMNS = ("revision", "message", "parents", "shape", "branch_labels", "tags",
                    "applied", "current")
@@ -51,6 +54,17 @@ def header_html(state: CurrentState) -> str:
             f"<span style='color:{MUTED}'>{esc(state.url)}</span> is at "
             f"<code>{esc(at)}</code> &middot; heads: <code>"
             f"{esc(heads)}</code> &middot; {esc(pending)}</div>")
+
+
+def findings_html(validation: Validation) -> str:
+    """Applied revisions edited since, or whose files are gone: ``status``'s words, then
+    ``validate``'s advice ("" when there are none)."""
+    if not validation.changed_since:
+        return ""
+    advice = NOTEBOOK(validation_note(validation))
+    return (f"<div class=nbm-findings style='{WARNING};overflow-wrap:anywhere'>&#9888; "
+            f"{html.escape(validation.changed_since)}<div class=nbm-advice "
+            f"style='color:{MUTED}'>{html.escape(advice)}</div></div>")
 
 
 def header_error_html(message: str) -> str:

@@ -10,6 +10,7 @@ Liquibase's checksums); ``accept`` records the file as it is now as the applied 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -17,6 +18,7 @@ from typing import Any, NamedTuple
 from . import audit
 from .errors import NbMigrateError
 from .results import Result, Step
+from .text import short
 from .workspace import Workspace
 
 OK, EDITED, GONE, UNKNOWN = "ok", "edited", "file gone", "unknown"
@@ -68,6 +70,11 @@ class Validation(Result):
         return [c for c in self.checked if c.state in (EDITED, GONE)]
 
     @property
+    def changed_since(self) -> str:
+        """What ``status`` and the dashboard say of the problems ("" when there are none)."""
+        return changed_since(self.checked)
+
+    @property
     def failure(self) -> str:
         """One line when validation failed ("" when it passed)."""
         if not self.problems:
@@ -112,6 +119,13 @@ def checked(project: Any, heads: tuple[str, ...], kept: dict[str, tuple[str | No
     known = set(project.revisions())
     return [_check(project, known, rev, kept.get(rev))
             for rev in _in_order(project, _applied(project, heads, kept))]
+
+
+def changed_since(checked: Iterable[Checked]) -> str:
+    """The applied revisions edited since, or whose files are gone, in the words ``status``
+    and the dashboard share ("" when there are none)."""
+    differ = [short(c.revision) for c in checked if c.state in (EDITED, GONE)]
+    return f"applied revision(s) changed since: {', '.join(differ)}" if differ else ""
 
 
 def _applied(project: Any, heads: tuple[str, ...], kept: dict) -> set[str]:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from .checksums import Validation
 from .errors import DestructiveChange, NbMigrateError
 from .results import ApplyResult
 from .secrets import redact
@@ -31,7 +32,8 @@ class Change:
     """What one command changed; after a failure, what it may have changed part-way."""
 
     command: str  # the Session method: "upgrade", "revision", "tag", ...
-    databases: frozenset[str] = frozenset()  # connections whose version table moved
+    databases: frozenset[str] = frozenset()  # connections whose version table moved, or
+    # whose audit log accepted an applied revision's file (validate --accept)
     scripts: bool = False  # revision files, alembic.ini, or which project it is
     tags: bool = False  # tags.json
     connections: bool = False  # a named connection was added or replaced
@@ -137,7 +139,10 @@ def _may_have_moved(exc: BaseException, arguments: dict[str, Any]) -> bool:
 
 
 def _nothing_done(result: Any) -> bool:
-    """An upgrade, downgrade or stamp that found nothing to do."""
+    """An upgrade, downgrade or stamp that found nothing to do; a validate that accepted
+    nothing."""
+    if isinstance(result, Validation):
+        return not result.accepted
     return isinstance(result, ApplyResult) and not result.steps and \
         set(result.before) == set(result.after)
 

@@ -28,7 +28,7 @@ from .results import (
 )
 from .tags import load_tags
 from .targets import check_target, parse_range
-from .text import heads_text, short
+from .text import heads_text
 from .trail import cut_off
 from .workspace import Workspace
 
@@ -151,14 +151,13 @@ def _status_row(ws: Workspace, db: Database, model: Any, label: str, through_env
         with ws.connect(db, create=False) as conn:
             at = db.heads(conn)
             drift = None if model is None else len(autogen.compare(conn, model)[0])
-            differ = [c.revision for c in checksums.checked(project, at,
-                                                            audit.applied_checksums(conn))
-                      if c.state in (checksums.EDITED, checksums.GONE)]
+            differ = checksums.changed_since(checksums.checked(
+                project, at, audit.applied_checksums(conn)))
         note = f"model {label}" if model is not None else "no model to compare"
         if through_env and not db.missing():
             drift, note = _drift_through_env(ws, db.name)
-        if differ:  # as validate says
-            note += f"; applied revision(s) changed since: {', '.join(map(short, differ))}"
+        if differ:  # as validate says, and the dashboard
+            note += f"; {differ}"
     except (SQLAlchemyError, NbMigrateError) as exc:  # a row that says why, not a traceback
         why = short_error(exc, db.url) if isinstance(exc, SQLAlchemyError) else str(exc)
         return DatabaseStatus(db.name, db.dialect, db.masked_url, False, None,

@@ -291,6 +291,7 @@ class Session:
         """Every named connection: reachable, current revision, pending, drift from the model."""
         return reading.status(self.workspace, metadata=metadata, on_progress=on_progress)
 
+    @announces(database="db", written=Validation)
     @user_errors
     def validate(self, *, db: str | None = None, accept: str | None = None) -> Validation:
         """Each revision database ``db`` applied, against its file now (edited since?);

@@ -8,7 +8,7 @@ from typing import Any
 
 import ipywidgets as w
 
-from ..display.dashboard import header_error_html, header_html
+from ..display.dashboard import findings_html, header_error_html, header_html
 from ..engine.errors import NbMigrateError
 from ..engine.events import Change, Fingerprint
 from .authoring import NewRevisionPanel
@@ -45,6 +45,8 @@ class Dashboard(w.VBox):
                                        layout=button_layout(),
                                        tooltip="read the connections, scripts and database again")
         self.header = w.HTML()
+        self.findings = w.HTML()  # applied revisions edited since: what status notes
+        self.findings.layout.display = "none"
         self.history = HistoryView()
         self.graph = w.HTML()
         self.authoring = NewRevisionPanel(self)
@@ -59,7 +61,7 @@ class Dashboard(w.VBox):
             names="value")
         super().__init__([
             w.HTML(STYLE), row(self.database, self.refresh_button), self.header,
-            self.status, self.tabs,
+            self.findings, self.status, self.tabs,
         ])
         self.add_class("nbm-dashboard")
         self._unsubscribe = session.subscribe(self._changed)  # held weakly by the session
@@ -149,9 +151,10 @@ class Dashboard(w.VBox):
         return f"ready: {self.db}" if self.db else "ready"
 
     def refresh(self, seen: Fingerprint | None = None) -> None:
-        """Read the header, history, graph and targets again, and mark an open preview
-        that no longer matches stale; raise the first error after all. ``seen``: the look
-        just taken (else one is taken first, so that a later change is noticed)."""
+        """Read the header, the applied revisions edited since, the history, graph and
+        targets again, and mark an open preview that no longer matches stale; raise the
+        first error after all. ``seen``: the look just taken (else one is taken first, so
+        that a later change is noticed)."""
         errors: list[NbMigrateError] = []
         session, db = self.session, self.db
         self._behind = False
@@ -172,6 +175,12 @@ class Dashboard(w.VBox):
         except NbMigrateError as exc:
             errors.append(exc)
             self.history.value = self.graph.value = ""
+        try:
+            self.findings.value = findings_html(session.validate(db=db))
+        except NbMigrateError as exc:
+            errors.append(exc)
+            self.findings.value = ""
+        self.findings.layout.display = "" if self.findings.value else "none"
         self.seen = seen
         if seen is not None:
             self.upgrade.check(seen)
