@@ -33,6 +33,7 @@ from .stops import error_line, losses_text, refused_error, step_revision, stoppe
 from .targets import check_exists, check_target, parse_range
 from .text import heads_text
 from .trail import Trail
+from .version_rows import compiled_once
 from .workspace import Workspace
 
 REHEARSAL_LOCK_TIMEOUT = 2.0  # seconds a rehearsal's statement may wait behind live traffic
@@ -179,7 +180,7 @@ def _rehearsal(run: Run, conn: Any, current: tuple[str, ...], chosen: list, *, l
 
     try:
         with run.ws.environment(database, connection=conn) as config, guard.watching(), \
-                alembic_quiet():
+                alembic_quiet(), compiled_once(conn, database.version_table):
             run_env(config, run.script,
                     stepper(run, guard, after=step_done if on_progress else None),
                     guard_logging=run.foreign, on_own_connection=own_connection,
@@ -277,7 +278,7 @@ def _steps_bounded(run: Run, conn: Any, guard: Guard | None, trail: Trail, waits
             try:
                 with run.ws.environment(database, connection=conn) as config, \
                         guard.watching() if guard is not None else nullcontext(), \
-                        waits.statements_again():
+                        waits.statements_again(), compiled_once(conn, database.version_table):
                     run_env(config, run.script, stepper(run, guard, trail=trail, after=step_done),
                             guard_logging=run.foreign, on_own_connection=own_connection,
                             **run.env_kw)

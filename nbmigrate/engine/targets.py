@@ -26,6 +26,8 @@ def check_exists(script: Any, target: str | tuple, action: str) -> None:
     for rev in (target,) if isinstance(target, str) else target:
         if re.search(r"[+-]\d+$", rev) or rev in ("head", "heads", "base"):
             continue  # relative forms (+2, -1, ae10+2, branch@+1): Alembic resolves them
+        if rev.endswith("@base"):  # a branch's base: the branch must exist
+            rev = rev[: -len("base")] + "head"
         try:
             if not script.get_revisions(rev):
                 raise NbMigrateError(f"{action}: no revision {rev!r}")
