@@ -126,6 +126,7 @@ class Marks:
     savepoint) and the schema its upgrade made (a savepoint)."""
 
     START, UP = "nbmigrate_trial_revision", "nbmigrate_trial_up"
+    BATCH = 10  # revisions a transaction keeps, on a database the test made
 
     def __init__(self, conn: Connection, together: bool, *, commits: bool) -> None:
         if conn.in_transaction():
@@ -134,6 +135,7 @@ class Marks:
         self.outer = conn.begin()
         self.later: list[str] = []  # sent with the next statement: one round trip
         self.set: set[str] = set()  # the savepoints there are
+        self.kept = 0  # revisions done
 
     def _send(self, *statements: str) -> None:
         statements, self.later = (*self.later, *statements), []
@@ -154,8 +156,7 @@ class Marks:
 
     def revision(self) -> None:
         """A revision begins."""
-        if not self.commits:
-            self._mark(self.START)
+        self._mark(self.START)
 
     def upgraded(self) -> None:
         """Its upgrade ran."""
@@ -167,24 +168,21 @@ class Marks:
 
     def back_to_start(self) -> None:
         """Undo the whole revision."""
-        if self.commits:
-            self.later, self.set = [], set()
-            self.outer.rollback()
-            self.outer = self.conn.begin()
-        else:
-            self._back(self.UP)
-            self._back(self.START)
+        self._back(self.UP)
+        self._back(self.START)
 
     def done(self) -> None:
-        """The revision is done: keep it (committed where the database is the test's own:
-        savepoints piling up in one transaction slow PostgreSQL's catalog reads down)."""
-        if self.commits:
-            self.later, self.set = [], set()
-            self.outer.commit()
-            self.outer = self.conn.begin()
-        elif self.START in self.set:
+        """The revision is done: keep it (committed every ``BATCH`` revisions where the
+        database is the test's own: savepoints piling up in one transaction slow
+        PostgreSQL's catalog reads down, and a commit a revision costs a round trip)."""
+        if self.START in self.set:
             self.later.append(f"RELEASE SAVEPOINT {self.START}")  # and UP within it
             self.set.clear()
+        self.kept += 1
+        if self.commits and self.kept % self.BATCH == 0:
+            self.later = []  # the commit releases them
+            self.outer.commit()
+            self.outer = self.conn.begin()
 
     def end(self, *, keep: bool) -> None:
         """The walk is over: commit (``keep``) or roll back what is not committed."""

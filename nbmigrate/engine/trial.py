@@ -25,6 +25,7 @@ from .savepoints import Savepoints
 from .text import heads_text, short
 from .trial_report import FAILED, OK, SKIPPED, Progress, TrialReport, TrialRow
 from .trial_walk import Walk, reason
+from .version_rows import compiled_once
 from .workspace import Workspace
 
 __all__ = ["Progress", "TrialReport", "TrialRow", "run_trial"]
@@ -145,7 +146,7 @@ def _walk(ws: Workspace, walk: Walk, conn: Connection, *, keep: bool, made: bool
         while not walk.finished:
             try:
                 with ws.environment(walk.database, connection=conn) as config, \
-                        alembic_quiet():
+                        alembic_quiet(), compiled_once(conn, walk.database.version_table):
                     run_env(config, script, walk.steps, guard_logging=foreign,
                             on_own_connection=walk.own_connection, as_sql=False,
                             destination_rev="heads")

@@ -18,7 +18,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
-from alembic.runtime.migration import RevisionStep
+from alembic.runtime.migration import RevisionStep, StampStep
 from alembic.script import Script, ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
@@ -88,6 +88,8 @@ class Walk:
     _left: str = ""  # what the last downgrade left
     _lazy: bool = False  # the running revision's schema before it is not read (yet)
     _mark: int = 0  # where its statements begin in _since
+    _down: int = 0  # where its downgrade's statements begin in _since
+    _proven: bool = False  # its downgrade undid exactly what its upgrade made
     _replayed: set[str] = field(default_factory=set)
     _pending: list[TrialRow] = field(default_factory=list)
     _watch: ExitStack | None = None
@@ -113,12 +115,22 @@ class Walk:
             action, sc = self.queue[0]
             self._before_step(conn, action, sc)
             self.running, self._capturing = (action, sc), True
-            yield RevisionStep(self.script.revision_map, sc, action != DOWN)
+            yield self._step(action, sc)
             self.running, self._capturing = None, False
             self.queue.popleft()
             self._after_step(conn, action, sc)
         self.models(context)
         self.finished = True
+
+    def _step(self, action: str, sc: Script) -> Any:
+        """Alembic's step for ``action``. A stairway's second upgrade of a revision whose
+        downgrade undid exactly what its upgrade made (``undone``) runs the same
+        statements on the same schema: the schema that upgrade made is a savepoint away,
+        so only the version row moves (``_after_step`` goes back to the savepoint)."""
+        if action == AGAIN and self._proven:
+            return StampStep(sc._normalized_down_revisions, sc.revision, True, False,
+                             self.script.revision_map)
+        return RevisionStep(self.script.revision_map, sc, action != DOWN)
 
     def own_connection(self, _theirs: Connection) -> None:
         """env.py set up a connection of its own: the walk cannot be our transaction."""
@@ -157,6 +169,7 @@ class Walk:
                 if not self._lazy:
                     self._before = self._read(conn)
         elif action == DOWN:
+            self._down, self._proven = len(self._since), False
             if self.data:
                 changed = shapes.tables_changed(self._before, self._read(conn))
                 problems = samples.fill(conn, changed, self._counter)
@@ -178,8 +191,10 @@ class Walk:
                 self._replay(sc)  # it did more: again, reading the schema before it
                 return
             if self._lazy:
-                del self._since[self._mark:]  # they cancel out
                 self._left = ""
+                self._proven = len(sc._normalized_down_revisions) == 1  # a stamp moves one row
+                # they cancel out; where the upgrade's schema comes back, its statements stay
+                del self._since[self._down if self._proven else self._mark:]
             else:
                 self._left = shapes.differences(self._before, self._read(conn))
             self._pending.insert(0, self._row(sc, "no trace", FAILED if self._left else OK,
@@ -188,7 +203,13 @@ class Walk:
         self.applied.add(rev)
         if action == UP and rev in self.tested and rev not in self._replayed:
             self.rows.append(self._row(sc, "upgrade", OK, ""))
-        if action == AGAIN:
+        if action == AGAIN and self._proven:
+            assert self.marks is not None
+            self._proven = False
+            self.marks.back_to_upgraded()  # the schema the upgrade made, and its version row
+            self._stairway(self._row(sc, "stairway", OK, "the downgrade undid exactly what "
+                                     "the upgrade made: the upgrade's schema restored"))
+        elif action == AGAIN:
             self._stairway(self._row(sc, "stairway", OK, ""))
             if self.marks is not None and self._left:
                 self.marks.back_to_upgraded()  # without what the downgrade left
@@ -250,6 +271,7 @@ class Walk:
         self.queue.popleft()
         self.unwatch()
         self._guard, self._shape = None, None  # rolled back: read all of it again
+        self._proven = False
         if self.marks is not None:
             if action == UP:
                 self.marks.back_to_start()

@@ -66,8 +66,9 @@ def _dropped_index(effect: Effect) -> bool:
 
 _PLAIN_OPS = {"create_table", "drop_table", "create_index", "drop_index", "add_column",
               "drop_column", "f"}
-_NOT_PLAIN = re.compile(r"batch_alter_table|execute|get_bind|get_context|Enum|Sequence|"
-                        r"comment|autocommit", re.IGNORECASE)
+# (a type named in a call: the templates' ``from typing import Sequence`` is no sequence)
+_NOT_PLAIN = re.compile(r"batch_alter_table|execute|get_bind|get_context|"
+                        r"\b(?:Enum|Sequence)\s*\(|comment|autocommit", re.IGNORECASE)
 
 
 def plain_revision(path: str | None) -> bool:
