@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import event
 
+from benchmarks.postgres import Server
 from nbmigrate.engine.project import init_project
 
 SCRIPT = '''"""table {i}
@@ -92,11 +96,101 @@ def wide_model(count: int) -> sa.MetaData:
     return metadata
 
 
-def empty_database(url: str) -> None:
-    """Drop everything in a server database (PostgreSQL schema public)."""
+def one_transaction_engine(url: str) -> sa.Engine:
+    """An Engine whose ``begin()`` is one real transaction, DDL included.
+
+    pysqlite's legacy transaction handling sends no BEGIN before DDL, so every CREATE
+    would commit on its own; SQLAlchemy's documented recipe, which nbmigrate's SQLite
+    backend uses too, hands BEGIN to SQLAlchemy."""
     engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
-            conn.exec_driver_sql("CREATE SCHEMA public")
-    engine.dispose()
+    if engine.dialect.name == "sqlite" and engine.dialect.driver == "pysqlite":
+        @event.listens_for(engine, "connect")
+        def _no_implicit_transactions(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: sa.Connection) -> None:
+            conn.exec_driver_sql("BEGIN")
+    return engine
+
+
+def unseen_until_commit(engine: sa.Engine, statements: list[str]) -> str:
+    """Run ``statements`` in one ``engine.begin()`` and ask a second connection, before the
+    commit, how many of the tables they create it sees (none, in one transaction); rolled
+    back. A sentence for the report."""
+    names = [s.split()[2].strip('"') for s in statements]
+    with engine.connect() as conn:
+        trans = conn.begin()
+        for ddl in statements:
+            conn.exec_driver_sql(ddl)
+        other = sa.create_engine(engine.url)
+        try:
+            with other.connect() as peek:
+                seen = set(sa.inspect(peek).get_table_names()) & set(names)
+        except sa.exc.OperationalError:  # SQLite: the writer holds the file
+            seen = set()
+        finally:
+            other.dispose()
+        trans.rollback()
+    verdict = "one transaction" if not seen else "NOT one transaction"
+    return (f"{verdict}: another connection saw {len(seen)} of {len(names)} tables "
+            "before COMMIT")
+
+
+def scratch_engine(url: str) -> sa.Engine:
+    """An Engine whose sessions run with the settings nbmigrate gives its scratch
+    database (SQLite ``synchronous = OFF``, PostgreSQL ``synchronous_commit = off``), so
+    that a comparison with ``%migrate test`` is of the tools, not of the fsyncs."""
+    from nbmigrate.engine.backends import backend_for
+
+    engine = sa.create_engine(url)
+    settings = backend_for(engine).scratch_settings
+
+    @event.listens_for(engine, "connect")
+    def _quicken(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        for statement in settings:
+            cursor.execute(statement)
+        cursor.close()
+        dbapi_connection.commit()
+
+    return engine
+
+
+def close_session(session: Any) -> None:
+    """Let go of every connection an nbmigrate Session holds."""
+    for database in session.databases:
+        database.engine.dispose()
+
+
+class Fresh:
+    """Empty databases of one dialect, the last one per ``slot`` kept: files in a folder
+    (SQLite), or databases of this run on a server (PostgreSQL), each replaced by the next
+    and dropped at the end."""
+
+    def __init__(self, folder: Path, server: Server | None) -> None:
+        self.folder, self.server = folder, server
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.dialect = "sqlite" if server is None else "postgresql"
+        self._last: dict[str, str] = {}
+        self._numbers = itertools.count(1)
+
+    def __call__(self, slot: str = "") -> str:
+        """A new empty database for ``slot`` (the slot's last one dropped); its URL."""
+        old = self._last.pop(slot, None)
+        if self.server is not None:
+            url = self.server.fresh(replacing=old)
+        else:
+            if old is not None:
+                Path(sa.engine.make_url(old).database or "").unlink(missing_ok=True)
+            name = f"{slot or 'db'}-{next(self._numbers)}.sqlite"
+            url = f"sqlite:///{self.folder / name}"
+        self._last[slot] = url
+        return url
+
+    def close(self) -> None:
+        """Drop the databases still kept."""
+        for slot in list(self._last):
+            url = self._last.pop(slot)
+            if self.server is not None:
+                self.server.drop(url)
