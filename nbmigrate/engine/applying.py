@@ -134,7 +134,7 @@ def _render(run: Run) -> SqlScript:
 
 def _one_transaction(run: Run, chosen: list) -> bool:
     """Whether the run can be one transaction, rolled back as a whole."""
-    return bool(chosen) and Savepoints.suit(run.database, chosen)
+    return bool(chosen) and Savepoints.suit(run.database, chosen, run.files)
 
 
 def _rehearse(run: Run, on_progress: Progress | None = None) -> Plan:

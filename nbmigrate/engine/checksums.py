@@ -18,25 +18,27 @@ from typing import Any, NamedTuple
 from . import audit
 from .errors import NbMigrateError
 from .results import Result, Step
+from .script_files import ScriptFiles
 from .text import short
 from .workspace import Workspace
 
 OK, EDITED, GONE, UNKNOWN = "ok", "edited", "file gone", "unknown"
 
 
-def file_checksum(path: str | Path) -> str:
-    """The SHA-256 of a revision file, its line endings read as ``\\n``."""
-    data = Path(path).read_bytes().replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+def file_checksum(path: str | Path, files: ScriptFiles | None = None) -> str:
+    """The SHA-256 of a revision file, its line endings read as ``\\n`` (read through
+    ``files`` if given)."""
+    data = (files or ScriptFiles()).read(path).replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     return hashlib.sha256(data).hexdigest()
 
 
-def step_checksum(info: Any) -> str:
+def step_checksum(info: Any, files: ScriptFiles | None = None) -> str:
     """The checksum an audit row keeps for Alembic's MigrationInfo ``info``: the applied
     revision's file on the way up, nothing on the way down."""
     script = info.up_revision if info.is_upgrade else None
     path = getattr(script, "path", None)
     try:
-        return file_checksum(path) if path else ""
+        return file_checksum(path, files) if path else ""
     except OSError:
         return ""
 

@@ -4,23 +4,23 @@ rolls back alone and the revisions before it are kept; a refused one rolls back 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
 from .connections import Database
+from .script_files import ScriptFiles
 
 # a script that needs autocommit, or sends COMMIT, cannot run inside one outer transaction
 # (one that commits its connection otherwise is found as it runs: guard.CommitsItself)
 _COMMITS = re.compile(r"autocommit_block|[\"']\s*commit\b", re.IGNORECASE)
 
 
-def commits_itself(step: Any) -> bool:
+def commits_itself(step: Any, files: ScriptFiles | None = None) -> bool:
     """Whether a migration step's script needs autocommit or sends COMMIT (or cannot be
-    read to tell)."""
+    read to tell); read through ``files`` if given."""
     path = getattr(getattr(step, "revision", None), "path", None)
-    return not path or bool(_COMMITS.search(Path(path).read_text(encoding="utf-8")))
+    return not path or bool(_COMMITS.search((files or ScriptFiles()).text(path)))
 
 
 class Savepoints:
@@ -45,13 +45,13 @@ class Savepoints:
         self._run(f"SAVEPOINT {self.NAME}")
 
     @staticmethod
-    def suit(database: Database, steps: list[Any]) -> bool:
+    def suit(database: Database, steps: list[Any], files: ScriptFiles | None = None) -> bool:
         """Savepoints and transactional DDL on this database, and no script that needs
         autocommit or sends COMMIT (``autocommit_block()``, ``op.execute("COMMIT")``)."""
         backend = database.backend
         if not backend.savepoints or not backend.transactional_ddl(database.engine):
             return False
-        return not any(commits_itself(step) for step in steps)
+        return not any(commits_itself(step, files) for step in steps)
 
     def _run(self, *statements: str) -> None:
         if self.together:

@@ -22,6 +22,7 @@ from .guard import Guard
 from .plans import Plan
 from .results import Step
 from .savepoints import Savepoints
+from .script_files import ScriptFiles
 from .stops import missing_function, step_revision
 from .text import heads_text
 from .trail import Trail
@@ -51,6 +52,7 @@ class Run:
     savepoints: Savepoints | None = None  # the run is one transaction
     lock_timeout: float | None = None  # a statement's wait for a lock (None: the default)
     lock_retries: int | None = None  # tries again after a lock timeout (None: the default)
+    files: ScriptFiles = field(default_factory=ScriptFiles)  # each revision file read once
 
 
 def steps_to(script: ScriptDirectory, action: str, target: Any, shown: str
@@ -86,7 +88,7 @@ def stepper(run: Run, guard: Guard | None, *, trail: Trail | None = None,
     done: the run's record of it, or (a rehearsal, which keeps none) one made here."""
 
     def applied(ctx: Any, step: Any, **_: Any) -> None:  # Alembic's on_version_apply
-        done = record(step, time.perf_counter() - run.clock)
+        done = record(step, time.perf_counter() - run.clock, run.files)
         run.done.append(done)
         if trail is not None:
             trail.applied(ctx.connection, done)
@@ -102,10 +104,10 @@ def stepper(run: Run, guard: Guard | None, *, trail: Trail | None = None,
                 guard.start(run.current)
             run.clock = time.perf_counter()
             if trail is not None and trail.marking:
-                trail.starting(record(step.info, 0.0))
+                trail.starting(record(step.info, 0.0, run.files))
             yield step  # Alembic runs it before asking for the next one
             if after is not None and trail is None:
-                after(record(step.info, time.perf_counter() - run.clock))
+                after(record(step.info, time.perf_counter() - run.clock, run.files))
             elif after is not None and run.done:
                 after(run.done[-1])
         if guard is not None:
@@ -114,17 +116,18 @@ def stepper(run: Run, guard: Guard | None, *, trail: Trail | None = None,
     return fn
 
 
-def record(info: Any, seconds: float | None) -> Step:
-    """The Step a run reports (and logs) for Alembic's MigrationInfo ``info``."""
+def record(info: Any, seconds: float | None, files: ScriptFiles | None = None) -> Step:
+    """The Step a run reports (and logs) for Alembic's MigrationInfo ``info`` (its file
+    read through ``files``)."""
     return Step(info.up_revision_id or "", info.up_revision.doc if info.up_revision else "",
                 "stamp" if info.is_stamp else ("up" if info.is_upgrade else "down"), seconds,
                 audit.utcnow() - timedelta(seconds=seconds or 0),
                 ",".join(info.source_revision_ids), ",".join(info.destination_revision_ids),
-                step_checksum(info))
+                step_checksum(info, files))
 
 
 def in_progress(run: Run) -> Step | None:
     """The step that was running when the run stopped, as far as it got."""
     if len(run.planned) <= len(run.done) or not hasattr(run.planned[len(run.done)], "info"):
         return None
-    return record(run.planned[len(run.done)].info, time.perf_counter() - run.clock)
+    return record(run.planned[len(run.done)].info, time.perf_counter() - run.clock, run.files)
