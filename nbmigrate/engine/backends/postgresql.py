@@ -75,7 +75,7 @@ WHERE t.typname = %(name)s AND (%(schema)s::text IS NULL OR tn.nspname = %(schem
 # the oldest session holding a lock on a table, and what it is doing
 LOCK_HOLDER = """
 SELECT a.pid, coalesce(a.state, ''),
-       extract(epoch FROM now() - coalesce(a.xact_start, a.query_start))::int,
+       extract(epoch FROM clock_timestamp() - coalesce(a.xact_start, a.query_start))::int,
        left(coalesce(a.query, ''), 2000)
 FROM pg_catalog.pg_locks l JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid
 WHERE l.granted AND l.relation = to_regclass(%(table)s) AND l.pid <> pg_backend_pid()
