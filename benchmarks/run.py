@@ -29,6 +29,7 @@ from benchmarks.autogenerate import autogenerate
 from benchmarks.postgres import Server, server_url
 from benchmarks.preview import preview
 from benchmarks.reads import read_commands
+from benchmarks.terminal import terminal
 from benchmarks.timing import Ratio, Row, goal
 from benchmarks.trials import trials
 from benchmarks.upgrades import upgrades
@@ -133,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
                 "sqlite": None, **({"postgresql": server} if server else {})},
             ("optuna",) if args.quick else tuple(real_projects.PROJECTS)),
         lambda root: trials(root, trial, runs, server),
+        lambda root: terminal(root, runs + 2, args.quick),
     ]
     try:
         with tempfile.TemporaryDirectory(prefix="nbmigrate-bench-") as tmp:

@@ -8,7 +8,10 @@ The functions behind them are in helpers.py.
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +27,17 @@ from helpers import (
     server_url,
 )
 
+CACHE = tempfile.mkdtemp(prefix="nbmigrate-test-cache-")  # this run's XDG_CACHE_HOME
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # the terminal's cached revision graphs go to a folder of this run's, not the user's
+    os.environ["XDG_CACHE_HOME"] = CACHE
+
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     drop_run_databases()
+    shutil.rmtree(CACHE, ignore_errors=True)
 
 
 @pytest.fixture(params=["sqlite", "postgresql", "mysql"])

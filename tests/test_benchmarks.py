@@ -54,7 +54,8 @@ def test_quick_benchmarks_run_every_scenario_and_print_ratios():
     for scenario in ("1. current", "1. history", "1. heads", "2. upgrade head",
                      "3. autogenerate", "4. preview", "5. start-up",
                      "6. optuna: upgrade head from empty (sqlite)",
-                     "7. test, 20 revisions (sqlite)"):
+                     "7. test, 20 revisions (sqlite)",
+                     "8. current, 40 revisions (terminal", "8. upgrade, 100 revisions (terminal"):
         rows = [line for line in table.splitlines() if line.startswith(f"| {scenario}")]
         assert rows, f"scenario {scenario!r} did not run"
         # every ratio: the median of per-round ratios, then the lowest and highest round

@@ -16,6 +16,8 @@ def when(value: datetime | None) -> str:
     """A time to the second ("2024-05-01 12:03:04"), so a table's rows do not wrap."""
     if value is None or value != value:  # NaT is a datetime that is not equal to itself
         return ""
+    if value.tzinfo is None and value.year >= 1000:  # the same text, a history's rows quicker
+        return value.isoformat(" ", "seconds")
     return value.strftime("%Y-%m-%d %H:%M:%S")
 
 
@@ -87,3 +89,23 @@ def html_block(title: str, text: str, *, language: str = "") -> str:
         f"{STYLE}<div class=nbm-title>{html.escape(title)}</div>"
         f"<pre class='nbm-code {language}'>{html.escape(text)}</pre>"
     )
+
+
+def marked_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]],
+                column: str | None) -> list[int]:
+    """The indexes of the rows whose ``column`` is true (none without a column)."""
+    if column is None:
+        return []
+    i = list(columns).index(column)
+    return [n for n, row in enumerate(rows) if row[i] is True]
+
+
+def titled_text(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], note: str,
+                *, marked: Sequence[int] = ()) -> str:
+    """A result as plain text: its title, its table (marked rows start with ``>``), its
+    note."""
+    parts = [title]
+    if columns and rows:
+        parts.append(text_table(columns, rows, marked=marked))
+    parts.append(note)
+    return "\n".join(p for p in parts if p)

@@ -38,16 +38,17 @@ from ..engine.results import (
 )
 from ..engine.text import heads_text, short
 from ..engine.trial import TrialReport
-from . import auditlog, checks
+from . import auditlog, checks, reading_views
 from . import graph as drawing
-from .tables import LOSSY_COLUMN, html_block, html_table, text_table
+from .reading_views import undefined as _undefined
+from .tables import LOSSY_COLUMN, html_block, html_table, marked_rows, titled_text
 from .words import NOTEBOOK, Spelling, lines
 
 Words = str | Sequence[Part]
 
 # the column whose true values mark a row (bold in HTML, ">" in text)
-MARKED = {History: "current", Heads: "current", Plan: "destructive",
-          ConnectionList: "default", RevisionGraph: "current"}
+MARKED = {**reading_views.MARKED, Plan: "destructive", ConnectionList: "default",
+          RevisionGraph: "current"}
 
 
 def title(result: Result, spelling: Spelling = NOTEBOOK) -> str:
@@ -65,11 +66,7 @@ def _spell(words: Words, spelling: Spelling) -> str:
 
 
 def _marked(result: Result, rows: list[tuple]) -> list[int]:
-    column = MARKED.get(type(result))
-    if column is None:
-        return []
-    i = result.columns.index(column)
-    return [n for n, row in enumerate(rows) if row[i] is True]
+    return marked_rows(result.columns, rows, MARKED.get(type(result)))
 
 
 # ----------------------------------------------------------- html, text, frame
@@ -90,11 +87,8 @@ def html(result: Result, spelling: Spelling = NOTEBOOK) -> str:
 def text(result: Result, spelling: Spelling = NOTEBOOK) -> str:
     """The result as plain text: title, table (marked rows start with ``>``), note."""
     rows = result.rows()
-    parts = [title(result, spelling)]
-    if result.columns and rows:
-        parts.append(text_table(result.columns, rows, marked=_marked(result, rows)))
-    parts.append(note(result, spelling))
-    return "\n".join(p for p in parts if p)
+    return titled_text(title(result, spelling), result.columns, rows, note(result, spelling),
+                       marked=_marked(result, rows))
 
 
 @singledispatch
@@ -209,46 +203,9 @@ def _note(result: Result) -> Words:
     return ""
 
 
-@_title.register
-def _(r: History) -> Words:
-    where = f" on {r.database}" if r.database else ""
-    at = f", at {heads_text(r.current)}" if r.applied is not None else ""
-    return f"history: {len(r.revisions)} revision(s){where}{at}"
-
-
-@_note.register
-def _(r: History) -> Words:
-    return f"applied: unknown ({r.unreachable})" if r.unreachable else ""
-
-
-@_title.register
-def _(r: CurrentState) -> Words:
-    return f"{r.database} ({r.url}) is at {heads_text(r.revisions)}"
-
-
-@_note.register
-def _(r: CurrentState) -> Words:
-    if r.unknown:
-        return _undefined(r.unknown)
-    if r.pending:
-        every = "heads" if len(r.script_heads) > 1 else "head"  # the word the README teaches
-        return (f"{len(r.pending)} revision(s) pending: ", Command("upgrade", every),
-                " applies them")
-    return "up to date" if r.current else "no revisions yet"
-
-
-@_title.register
-def _(r: Heads) -> Words:
-    return f"{len(r.heads)} head(s)"
-
-
-@_note.register
-def _(r: Heads) -> Words:
-    if len(r.heads) > 1:
-        return ("the history has branched into several heads: ",
-                Command("merge", "-m", "'merge heads'"), " joins them into one; ",
-                Command("upgrade", "heads"), " applies every branch")
-    return ""
+for _kind in (History, CurrentState, Heads):  # the read commands' words, kept light
+    _title.register(_kind, reading_views.TITLES[_kind])
+    _note.register(_kind, reading_views.NOTES[_kind])
 
 
 @_title.register
@@ -404,10 +361,4 @@ def _(r: RevisionGraph) -> Words:
     known = {n.revision for n in r.nodes}
     unknown = [c for c in r.current if c not in known]
     return _undefined(unknown) if unknown else ""
-
-
-def _undefined(revisions: Sequence[str]) -> str:
-    """A database at revisions no script defines."""
-    return (f"the database is at {', '.join(revisions)}, which no script here defines: "
-            "is this the right migration directory?")
 

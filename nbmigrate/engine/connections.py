@@ -6,8 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine
+from sqlalchemy import Column, MetaData, String, Table, create_engine, select
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
@@ -30,9 +29,11 @@ def current_heads(connection: Connection, table: VersionTable | None = None, *,
     """The revisions recorded in the version table (default Alembic's ``alembic_version``);
     ``within``: as the caller's open transaction sees them, leaving it open."""
     table = table or VersionTable()
-    context = MigrationContext.configure(
-        connection, opts={"version_table": table.name, "version_table_schema": table.schema})
-    heads = context.get_current_heads()
+    heads: tuple[str, ...] = ()
+    if connection.dialect.has_table(connection, table.name, table.schema):  # as Alembic reads
+        version = Table(table.name, MetaData(), Column("version_num", String(32)),
+                        schema=table.schema)
+        heads = tuple(row[0] for row in connection.execute(select(version.c.version_num)))
     if connection.in_transaction() and not within:
         connection.rollback()  # leave no transaction open: Alembic must start its own
     return tuple(heads)

@@ -8,15 +8,10 @@ import contextlib
 import io
 import os
 import re
-import traceback
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -24,7 +19,12 @@ from .advice import Command
 from .backends import backend_for
 from .errors import NbMigrateError
 from .results import RevisionInfo
+from .script_checks import import_failure, one_line, refuse_duplicates, refuse_odd_identifiers
 from .secrets import without_passwords
+
+if TYPE_CHECKING:  # Alembic is imported where it is used: reading from the cache needs none
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
 NBMIGRATE_TEMPLATE = Path(__file__).parent / "templates" / "nbmigrate"
 ALEMBIC_TEMPLATES = ("generic", "async", "multidb", "pyproject", "pyproject_async")
@@ -32,6 +32,8 @@ ALEMBIC_TEMPLATES = ("generic", "async", "multidb", "pyproject", "pyproject_asyn
 
 def quiet_config(ini: Path, toml: Path | None = None, section: str = "alembic", **kw) -> Config:
     """An Alembic Config that writes nothing to the notebook's stdout."""
+    from alembic.config import Config
+
     return Config(
         file_=str(ini),
         toml_file=str(toml) if toml else None,
@@ -65,26 +67,36 @@ class Project:
     def location(self) -> Path:
         return Path(self.script.dir)
 
+    def ini_file(self) -> configparser.ConfigParser:
+        """alembic.ini read as Alembic reads it (``%(here)s`` is its folder), without
+        importing Alembic."""
+        parser = configparser.ConfigParser({"here": self.ini.parent.as_posix()})
+        parser.read([self.ini], encoding="locale")
+        return parser
+
     @property
     def script(self) -> ScriptDirectory:
         """The parsed scripts, re-read only when a version file or the config changed."""
         if self._script is not None and self._signature == self._disk_signature(self._script):
             return self._script
+        from alembic.script import ScriptDirectory
+        from alembic.util import CommandError
+
         try:
             script = ScriptDirectory.from_config(self.config())
         except (CommandError, configparser.Error, KeyError, ValueError, ImportError) as exc:
             raise NbMigrateError(f"cannot read the Alembic project {self.ini}: "
-                                 f"{_one_line(exc)}") from None
+                                 f"{one_line(exc)}") from None
         try:
             signature = self._disk_signature(script)
             with warnings.catch_warnings(record=True) as warned:
                 warnings.simplefilter("always")
                 _ = script.revision_map.heads  # parse every revision now: errors surface here
-            _refuse_duplicates(script, warned)
-            _refuse_odd_identifiers(script)
+            refuse_duplicates(script, warned)
+            refuse_odd_identifiers(script)
         except (CommandError, configparser.Error, KeyError) as exc:
             raise NbMigrateError(f"cannot read the Alembic project {self.ini}: "
-                                 f"{_one_line(exc)}") from None
+                                 f"{one_line(exc)}") from None
         except SyntaxError as exc:
             raise NbMigrateError(
                 f"revision script {exc.filename} has a syntax error at line {exc.lineno}: {exc.msg}"
@@ -95,7 +107,7 @@ class Project:
             raise NbMigrateError(f"cannot read the revision scripts: {exc.filename}: "
                                  f"{exc.strerror or exc}") from None
         except (Exception, SystemExit) as exc:  # noqa: BLE001 - a script that fails as it is imported
-            raise NbMigrateError(_import_failure(exc, script.dir)) from None
+            raise NbMigrateError(import_failure(exc, script.dir)) from None
         self._script, self._signature = script, signature
         self._infos, self._ancestry, self._walk, self._env_source = {}, {}, None, None
         return script
@@ -106,6 +118,10 @@ class Project:
         if self._walk is None:
             self._walk = tuple(sc.revision for sc in script.walk_revisions())
         return self._walk
+
+    def heads(self) -> tuple[str, ...]:
+        """The heads of the revision graph, in Alembic's order, as last read."""
+        return tuple((self._script or self.script).get_heads())
 
     def info(self, revision: str) -> Any:
         """The RevisionInfo of a revision, built once per parse of the scripts.
@@ -133,11 +149,15 @@ class Project:
 
     def env_source(self) -> str:
         """The text of env.py ("" if there is none), read once per parse of the scripts."""
-        script = self._script or self.script
+        folder = self.scripts_folder()
         if self._env_source is None:
-            env = Path(script.dir) / "env.py"
+            env = folder / "env.py"
             self._env_source = env.read_text(encoding="utf-8") if env.is_file() else ""
         return self._env_source
+
+    def scripts_folder(self) -> Path:
+        """The folder of env.py and the scripts (Alembic's script_location), as last read."""
+        return Path((self._script or self.script).dir)
 
     def env_is_ours(self) -> bool:
         """Whether env.py is nbmigrate's own template (it takes nbmigrate's options), rather
@@ -186,7 +206,7 @@ class Project:
 
     def url_sections(self) -> dict[str, str]:
         """Each ini section that names a database, with its (unmasked) sqlalchemy.url."""
-        parser = self.config().file_config
+        parser = self.ini_file()
         found = {}
         for section in parser.sections():
             try:
@@ -199,12 +219,26 @@ class Project:
 
     def option(self, name: str, section: str = "alembic") -> str:
         """An option of alembic.ini, "" when it is not there."""
-        parser = self.config().file_config
+        parser = self.ini_file()
         try:
             return parser.get(section, name, fallback="").strip() \
                 if parser.has_section(section) else ""
         except configparser.Error as exc:
-            raise NbMigrateError(f"{self.ini}: [{section}] {name}: {_one_line(exc)}") from None
+            raise NbMigrateError(f"{self.ini}: [{section}] {name}: {one_line(exc)}") from None
+
+
+def ini_path(path: str | Path) -> Path:
+    """The alembic.ini that ``path`` names: the file, or the one in the folder."""
+    path = Path(path).expanduser()
+    return path / "alembic.ini" if path.is_dir() else path
+
+
+def unread_project(ini: Path) -> Project:
+    """The project of ``ini`` (and of its pyproject.toml, when that has a [tool.alembic]
+    section), its scripts not read yet."""
+    toml = ini.parent / "pyproject.toml"
+    has_toml = toml.is_file() and "[tool.alembic]" in toml.read_text(encoding="utf-8")
+    return Project(ini, toml if has_toml else None)
 
 
 def find_project(directory: Path) -> Project | None:
@@ -215,17 +249,14 @@ def find_project(directory: Path) -> Project | None:
 
 def attach_project(path: str | Path) -> Project:
     """The existing project at ``path`` (its alembic.ini or the folder holding it)."""
-    path = Path(path).expanduser()
-    ini = path / "alembic.ini" if path.is_dir() else path
+    ini = ini_path(path)
     if not ini.is_file():
-        raise NbMigrateError(f"no alembic.ini at {path}")
-    toml = ini.parent / "pyproject.toml"
-    has_toml = toml.is_file() and "[tool.alembic]" in toml.read_text(encoding="utf-8")
-    project = Project(ini, toml if has_toml else None)
+        raise NbMigrateError(f"no alembic.ini at {Path(path).expanduser()}")
+    project = unread_project(ini)
     try:
-        has_location = project.option("script_location") or has_toml
+        has_location = project.option("script_location") or project.toml is not None
     except (configparser.Error, UnicodeDecodeError) as exc:
-        raise NbMigrateError(f"{ini} is not a readable ini file: {_one_line(exc)}") from None
+        raise NbMigrateError(f"{ini} is not a readable ini file: {one_line(exc)}") from None
     if not has_location:
         raise NbMigrateError(f"{ini} has no script_location in [alembic]: not an Alembic project")
     project.script  # noqa: B018 - fail now, in one line, if the scripts do not load
@@ -237,6 +268,8 @@ def resolve_template(name: str | None) -> Path:
     if not name or name == "nbmigrate":
         return NBMIGRATE_TEMPLATE
     if name in ALEMBIC_TEMPLATES:
+        from alembic.config import Config
+
         return Path(Config().get_template_directory()) / name
     path = Path(name).expanduser()
     if path.is_dir() and (path / "env.py").is_file() and (path / "script.py.mako").is_file():
@@ -330,6 +363,9 @@ def init_project(
     toml = target.parent / "pyproject.toml" if has_toml else None
     if toml is not None and toml.is_file() and "[tool.alembic]" in toml.read_text("utf-8"):
         raise NbMigrateError(f"{toml} already has a [tool.alembic] section")
+    from alembic import command
+    from alembic.util import CommandError
+
     config = quiet_config(ini, toml)
     try:
         # Alembic's init reports each file it copies on stdout, whatever cmd_opts say
@@ -347,64 +383,6 @@ def init_project(
     if metadata_spec and ":" in metadata_spec:
         set_ini_option(ini, "alembic", "nbmigrate.metadata", metadata_spec)
     return Project(ini, toml)
-
-
-def _refuse_duplicates(script: ScriptDirectory, warned: list) -> None:
-    """Two files with one revision id: name them (Alembic warns, then misleads)."""
-    if not any("present more than once" in str(w.message) for w in warned):
-        return
-    seen: dict[str, list[str]] = {}
-    for sc in script._load_revisions():
-        seen.setdefault(sc.revision, []).append(sc.path)
-    twice = {rev: paths for rev, paths in seen.items() if len(paths) > 1}
-    rev, paths = next(iter(twice.items()))
-    raise NbMigrateError(f"revision {rev} is in {len(paths)} files, {' and '.join(paths)}: "
-                         "give one of them another revision id")
-
-
-def _refuse_odd_identifiers(script: ScriptDirectory) -> None:
-    """A script whose identifiers are not text (Alembic takes them, then fails later)."""
-    revision_map = script.revision_map._revision_map
-    if all(isinstance(key, str) and key.strip() and _identifiers_are_text(sc)
-           for key, sc in revision_map.items() if key is not None):
-        return
-    for sc in script._load_revisions():  # again, to name the file (only when one is odd)
-        if not (isinstance(sc.revision, str) and sc.revision.strip()
-                and _identifiers_are_text(sc)):
-            raise NbMigrateError(f"revision script {sc.path}: its revision identifiers must be "
-                                 f"text, not {_identifiers(sc)}")
-
-
-def _identifiers(sc: Any) -> str:
-    module = sc.module
-    return ", ".join(f"{name} = {getattr(module, name, None)!r:.40}" for name in
-                     ("revision", "down_revision", "branch_labels", "depends_on"))
-
-
-def _identifiers_are_text(sc: Any) -> bool:
-    """down_revision, branch_labels and depends_on are None, an id, or a list of ids."""
-    if sc is None:
-        return True
-    for name in ("down_revision", "branch_labels", "depends_on"):
-        value = getattr(sc.module, name, None)
-        texts = value if isinstance(value, (tuple, list)) else (value,)
-        if value is not None and not all(isinstance(v, str) and v.strip() for v in texts):
-            return False
-    return True
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
-
-
-def _import_failure(exc: BaseException, scripts: str) -> str:
-    """One line for a revision script that raised as it was imported: file, line, error."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    where = next((f for f in reversed(frames)
-                  if os.path.abspath(f.filename).startswith(os.path.abspath(scripts))), None)
-    place = f"{where.filename}, line {where.lineno}" if where else "a revision script"
-    reason = " ".join(f"{type(exc).__name__}: {exc}".split())
-    return f"cannot import {place}: {reason}"
 
 
 def ini_url(url: URL, here: Path) -> str:

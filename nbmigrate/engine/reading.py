@@ -9,11 +9,12 @@ from alembic.runtime.migration import RevisionStep
 from alembic.util import CommandError
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import applying, audit, authoring, autogen, checksums, plans
+from . import applying, audit, authoring, autogen, checksums, graph_reading, plans
 from .audit import AuditLog
 from .connections import Database, short_error
 from .errors import NbMigrateError
 from .graph import RevisionGraph, build_graph
+from .graph_reading import known_revision as _known
 from .plans import LintReport
 from .results import (
     Branches,
@@ -38,50 +39,36 @@ def history(ws: Workspace, rev_range: str | None = None, *, verbose: bool = Fals
     """Revisions newest first, marking which the database has applied."""
     project = ws.project
     script = project.script
-    read, note = ws.read_if_reachable(
-        db, lambda database, conn: (database.heads(conn), audit.applied_at(conn)))
-    current, applied_at = read or (None, {})  # one connection for both
-    base = head = None
-    if rev_range:
-        base, head = parse_range(rev_range, "history", load_tags(script))
-        if "current" in (base, head) and current is None:
-            raise NbMigrateError("'current' in a range needs a connected database")
+    if not rev_range:
+        return graph_reading.history(ws, verbose=verbose, db=db)
+    current, applied_at, note = graph_reading.database_history(ws, db)
+    base, head = parse_range(rev_range, "history", load_tags(script))
+    if "current" in (base, head) and current is None:
+        raise NbMigrateError("'current' in a range needs a connected database")
     pairs = [(base, head)]
     if current and "current" in (base, head):  # one walk per current head, as alembic does
         pairs = [(h if base == "current" else base, h if head == "current" else head)
                  for h in current]
     elif "current" in (base, head):
         pairs = [(None if base == "current" else base, "base" if head == "current" else head)]
-    seen: dict[str, RevisionInfo] = {}
+    seen: dict[str, None] = {}
     for low, high in pairs:
         for sc in script.walk_revisions(base=low or "base", head=high or "heads"):
-            seen.setdefault(sc.revision, project.info(sc.revision))
-    applied = None if current is None else project.applied(current)
-    return History(list(seen.values()), ws.databases.default_name if db is None else db,
-                   current or (), applied, verbose, unreachable=note, applied_at=applied_at)
+            seen.setdefault(sc.revision)
+    return graph_reading.history_of(ws, seen, current, applied_at, note, verbose=verbose,
+                                    db=db)
 
 
 def current(ws: Workspace, *, db: str | None = None) -> CurrentState:
     """Which revision(s) the database is at, and what is pending."""
-    project = ws.project
-    script = project.script
-    database = ws.database(db)
-    with ws.connect(database, create=False) as conn:
-        heads = database.heads(conn)
-    known = [h for h in heads if _known(project, h)]
-    unknown = tuple(h for h in heads if h not in known)
-    return CurrentState(
-        database.name, database.masked_url, tuple(project.info(h) for h in known),
-        tuple(script.get_heads()), project.pending(tuple(known)), unknown,
-    )
+    ws.project.script  # noqa: B018 - the scripts as they are now
+    return graph_reading.current(ws, db=db)
 
 
 def heads(ws: Workspace, *, db: str | None = None) -> Heads:
     """The heads of the revision graph (and which one the database is at)."""
-    project = ws.project
-    script = project.script
-    at, _ = ws.heads_if_reachable(db)
-    return Heads([project.info(h) for h in script.get_heads()], at)
+    ws.project.script  # noqa: B018 - the scripts as they are now
+    return graph_reading.heads(ws, db=db)
 
 
 def branches(ws: Workspace) -> Branches:
@@ -211,7 +198,3 @@ def lint(ws: Workspace, rev_range: str | None = None, *, db: str | None = None) 
     plan = plans.from_scripts(database.name, rev_range, steps, database.engine.dialect)
     return LintReport(plan, database.dialect)
 
-
-def _known(project: Any, revision: str) -> bool:
-    """Whether a revision in a version table is one of the project's scripts."""
-    return revision in project.revisions()

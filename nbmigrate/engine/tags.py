@@ -7,9 +7,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-from alembic.script.revision import RevisionError
-from alembic.util import CommandError
-
 from .errors import NbMigrateError
 
 FILENAME = "tags.json"
@@ -58,6 +55,9 @@ def check_name(script: Any, name: str) -> None:
         )
     if name in KEYWORDS:
         raise NbMigrateError(f"tag {name!r} is an Alembic keyword")
+    from alembic.script.revision import RevisionError
+    from alembic.util import CommandError
+
     try:
         clash = script.get_revisions(name)
     except (RevisionError, CommandError):

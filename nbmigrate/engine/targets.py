@@ -5,9 +5,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from alembic.script.revision import RevisionError
-from alembic.util import CommandError
-
 from .errors import NbMigrateError
 from .tags import resolve_tag
 
@@ -23,6 +20,9 @@ def check_target(text: str, action: str) -> None:
 
 def check_exists(script: Any, target: str | tuple, action: str) -> None:
     """Fail early, in one line, on a target Alembic cannot find."""
+    from alembic.script.revision import RevisionError
+    from alembic.util import CommandError
+
     for rev in (target,) if isinstance(target, str) else target:
         if re.search(r"[+-]\d+$", rev) or rev in ("head", "heads", "base"):
             continue  # relative forms (+2, -1, ae10+2, branch@+1): Alembic resolves them

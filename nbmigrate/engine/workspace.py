@@ -16,9 +16,8 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData, create_engine
 from sqlalchemy.engine import Connection
 
@@ -36,10 +35,14 @@ from .connections import (
 from .errors import NbMigrateError
 from .metadata import resolve_metadata
 from .project import Project, find_project
-from .runner import Environment, configured_version_table
 from .secrets import redact
 from .tags import load_tags
 from .targets import resolve_tags
+
+if TYPE_CHECKING:  # Alembic loads with the commands that run env.py, not with the workspace
+    from alembic.script import ScriptDirectory
+
+    from .runner import Environment
 
 _IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
 
@@ -161,6 +164,8 @@ class Workspace:
         try:
             with database.connect() as conn, self.environment(database, connection=conn
                                                               ) as config:
+                from .runner import configured_version_table
+
                 database.version = configured_version_table(config, self._project.script)
         except Exception:  # noqa: BLE001 - an env.py that cannot run now: Alembic's default
             return  # for now; asked again next time
@@ -188,6 +193,8 @@ class Workspace:
                     metadata: MetaData | None = None, on_version_apply: Callable | None = None,
                     output_buffer: io.StringIO | None = None) -> Environment:
         """A Config that carries the connection and options into env.py."""
+        from .runner import Environment
+
         return Environment(self.project, database, connection, metadata, on_version_apply,
                            output_buffer)
 

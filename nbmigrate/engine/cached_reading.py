@@ -1,0 +1,68 @@
+"""The terminal's current, heads and history, served from the cached revision graph.
+
+While the cache is current (see ``revision_cache``) these read the version table and print
+without importing Alembic or any revision script. Where the cache cannot answer exactly
+as the Session would, ``read_cached`` returns None and the caller asks the Session, which
+reads the scripts and says what went wrong in its own words; ``remember`` then keeps the
+graph it read for the next command.
+"""
+
+from __future__ import annotations
+
+import configparser
+from pathlib import Path
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from . import graph_reading
+from .cached_project import CacheCannotServe, cached_project, remember
+from .errors import NbMigrateError
+from .project import ini_path
+from .results import Result
+from .secrets import redact
+from .workspace import Workspace
+
+READS = frozenset({"current", "heads", "history"})
+
+__all__ = ["READS", "read_cached", "remember"]
+
+
+def read_cached(command: str, *, config: str | None = None, url: str | None = None,
+                db: str | None = None, verbose: bool = False,
+                rev_range: str | None = None) -> Result | None:
+    """``command`` (current, heads, or history without a range) for the project of
+    ``config`` (default ./alembic.ini) and the database ``url`` or ``db``, from the cached
+    graph; None when the cache cannot serve it. Errors are NbMigrateErrors, as the
+    Session's, passwords masked."""
+    if command not in READS or rev_range:
+        return None
+    ini = ini_path(config) if config is not None else Path.cwd() / "alembic.ini"
+    try:
+        project = cached_project(ini) if ini.is_file() else None
+    except (OSError, configparser.Error, UnicodeError):
+        return None  # the Session says what is wrong with the ini file
+    if project is None:
+        return None
+    ws = Workspace()
+    try:
+        ws.use_project(project)
+        if url is not None:
+            from .setting_up import connect
+
+            connect(ws, url)
+        if command == "current":
+            return graph_reading.current(ws, db=db)
+        if command == "heads":
+            return graph_reading.heads(ws, db=db)
+        return graph_reading.history(ws, verbose=verbose, db=db)
+    except CacheCannotServe:
+        return None
+    except NbMigrateError as exc:
+        passwords = ws.databases.passwords()
+        raise exc.redacted(lambda text: redact(text, passwords)) from None
+    except (SQLAlchemyError, OSError, configparser.Error, UnicodeError):
+        return None  # the Session says why, in one line
+    finally:
+        for database in ws.databases:  # this workspace is done with: close its connections
+            if database.owned:
+                database.engine.dispose()
