@@ -10,12 +10,12 @@ Bound parameters are written into the text first, so the parser sees values.
 
 from __future__ import annotations
 
-import datetime
 import logging
 import re
-from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from .sql_text import inline
 
 # A statement without any of these words cannot lose data that is there (CREATE TABLE,
 # an INSERT of values, a plain UPDATE, a SELECT): the guard does not parse it as it runs.
@@ -459,58 +459,6 @@ def _do_block(text: str, dialect: str) -> list[Effect]:
     return out or [Effect("other", detail="do block")]
 
 
-# ------------------------------------------------------------------ parameters
-
-_LITERAL_OR_PLACEHOLDER = re.compile(
-    r"""('(?:[^']|'')*'|"(?:[^"]|"")*"|`[^`]*`|--[^\n]*|/\*.*?\*/)"""  # skipped as they are
-    r"""|(%\((\w+)\)s|%s|\?|(?<![:\w]):(\w+)|%%)""", re.DOTALL)
-
-
-def inline(sql: str, parameters: Any, paramstyle: str) -> str:
-    """``sql`` with its bound parameters written in as SQL literals (for reading only)."""
-    if isinstance(parameters, (list, tuple)) and parameters and \
-            isinstance(parameters[0], (Mapping, list, tuple)):
-        parameters = parameters[0]  # executemany: the first set says what the rest do
-    positional = iter(parameters) if isinstance(parameters, Sequence) else iter(())
-    named = parameters if isinstance(parameters, Mapping) else {}
-
-    def replace(match: re.Match) -> str:
-        if match.group(1):
-            return match.group(1)
-        token = match.group(2)
-        if token == "%%":
-            return "%" if paramstyle in ("pyformat", "format") else token
-        if token.startswith("%(") and match.group(3) in named:
-            return literal(named[match.group(3)])
-        if token in ("%s", "?"):
-            return literal(next(positional, None))
-        if match.group(4) is not None and paramstyle in ("named", "numeric"):
-            key = match.group(4)
-            value = named.get(key) if named else None
-            if not named and key.isdigit():
-                value = list(parameters)[int(key) - 1] if isinstance(parameters, Sequence) else None
-            return literal(value)
-        return token
-
-    return _LITERAL_OR_PLACEHOLDER.sub(replace, sql)
-
-
-def literal(value: Any) -> str:
-    """A Python value as a SQL literal."""
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return f"X'{bytes(value).hex()}'"
-    if isinstance(value, (datetime.date, datetime.time)):
-        value = value.isoformat(sep=" ") if isinstance(value, datetime.datetime) else \
-            value.isoformat()
-    return "'" + str(value).replace("'", "''") + "'"
-
-
 def _sql(node: Any, dialect: str) -> str:
     return node.sql(dialect) if node is not None else ""
 
@@ -518,9 +466,3 @@ def _sql(node: Any, dialect: str) -> str:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0][:120] if text else type(exc).__name__
-
-
-def tables_named(text: str, known: Iterable[str]) -> list[str]:
-    """Which of the ``known`` table names appear as words in ``text``."""
-    words = {w.lower() for w in re.findall(r"[A-Za-z_][\w$]*", text)}
-    return [name for name in known if name.lower() in words]
