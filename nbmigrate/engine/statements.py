@@ -411,7 +411,9 @@ def _command(tree: Any, dialect: str) -> list[Effect]:
     head = text.upper().split()
     words = " ".join(head[:3])
     if head[:1] == ["DO"]:
-        return _do_block(text, dialect)
+        from .do_blocks import do_block  # it reads each statement of the body with classify
+
+        return do_block(text, dialect)
     if words.startswith(("CREATE FUNCTION", "CREATE OR REPLACE", "CREATE PROCEDURE",
                          "CREATE TRIGGER", "CREATE AGGREGATE", "CREATE RULE")):
         return [Effect("create_object", detail=" ".join(head[1:3]).lower())]
@@ -433,30 +435,6 @@ def _command(tree: Any, dialect: str) -> list[Effect]:
                     ["LOCK"], ["NOTIFY"], ["LISTEN"], ["SET"], ["RESET"], ["DISCARD"]):
         return [Effect("other", detail=head[0].lower())]
     return [Effect("unknown", detail=f"{' '.join(text.split()[:2])} is not judged", source=text)]
-
-
-_DOLLAR_BODY = re.compile(r"(\$\w*\$)(.*?)\1", re.DOTALL)
-_PLPGSQL = re.compile(r"^\s*(begin|end|declare|exception|if|else|elsif|loop|for|while|return|"
-                      r"raise|perform|when|case|null|exit|continue|execute|get)\b", re.IGNORECASE)
-
-
-def _do_block(text: str, dialect: str) -> list[Effect]:
-    """A PL/pgSQL block: each SQL statement in its body, read on its own; what cannot be
-    read that way is not judged."""
-    match = _DOLLAR_BODY.search(text)
-    if match is None:
-        return [Effect("unknown", detail="DO block is not judged", source=text)]
-    out: list[Effect] = []
-    for part in match.group(2).split(";"):
-        part = re.sub(r"^\s*(begin|declare\s+[^;]*)\b", "", part, flags=re.IGNORECASE).strip()
-        if not part or not RISKY.search(part):
-            continue
-        if _PLPGSQL.match(part):
-            out.append(Effect("unknown", detail="DO block: a statement is not judged",
-                              source=part))
-            continue
-        out.extend(classify(part, SQLALCHEMY_NAMES.get(dialect, dialect)))
-    return out or [Effect("other", detail="do block")]
 
 
 def _sql(node: Any, dialect: str) -> str:
