@@ -197,7 +197,7 @@ def _rehearsal(run: Run, conn: Any, current: tuple[str, ...], chosen: list, *, l
         conn.rollback()
         guard.forget_copies()
     return plans.from_statements(run.action, database, run.target, current, chosen, guard,
-                                 stopped, run.ws.project.signature())
+                                 stopped, run.ws.project.signature(), run.files)
 
 
 def _apply(run: Run, *, guarded: bool, on_progress: Progress | None) -> ApplyResult:

@@ -12,6 +12,7 @@ from .lint import changes_existing, lint
 from .recorder import Recorder, render_sql
 from .results import Result
 from .savepoints import commits_itself
+from .script_files import ScriptFiles
 from .statements import Effect, classify
 from .text import clip
 
@@ -131,9 +132,10 @@ def step_of(step: Any) -> tuple[str, str, str]:
 
 def from_statements(action: str, database: Database, target: str, current: tuple[str, ...],
                     steps: list[Any], guard: Guard, stopped: dict[str, str] | None = None,
-                    scripts: str = "") -> Plan:
+                    scripts: str = "", files: ScriptFiles | None = None) -> Plan:
     """The plan of a run the guard watched (a rehearsal, or a reading that sent only
-    reads): each revision's statements, what they do to the rows there, and warnings.
+    reads): each revision's statements, what they do to the rows there, and warnings
+    (its scripts read through the run's ``files``).
     ``stopped`` maps a revision to why the run stopped in it."""
     plan = Plan(action, database.name, target, current, scripts=scripts)
     backend = database.backend
@@ -159,18 +161,19 @@ def from_statements(action: str, database: Database, target: str, current: tuple
                     created.add((effect.schema, effect.table))
         changed = changes_existing(effects, created)
         plan.steps.append(PlanStep(revision, message, direction, planned,
-                                   _revision_warning(backend, changed, step),
+                                   _revision_warning(backend, changed, step, files),
                                    stopped.get(revision, ""), _tables(changed)))
     if not stopped:
         plan.after = _heads_after(current, steps)
     return plan
 
 
-def _revision_warning(backend: Any, changed: list[Effect], step: Any) -> str:
+def _revision_warning(backend: Any, changed: list[Effect], step: Any,
+                      files: ScriptFiles | None = None) -> str:
     """What a revision as a whole risks: DDL that commits piece by piece, or running
     outside the run's one transaction, and so outside its protections."""
     outside = ""
-    if backend.savepoints and commits_itself(step):
+    if backend.savepoints and commits_itself(step, files):
         outside = ("note: this revision runs outside the upgrade's one transaction "
                    "(autocommit_block() or COMMIT): what it did before a failure is kept, "
                    "and a statement that cannot lock its table is not tried again")
