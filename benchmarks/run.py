@@ -110,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # a TERM ends the run as Ctrl-C does: through the finally that drops its databases
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    # Ctrl-C (or kill -INT) stops the run even where it was started with SIGINT ignored
+    # (a shell's background job): the finally below drops its databases either way
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     revisions, tables, big, trial, runs = ((40, 120, 20_000, 20, 2) if args.quick
                                            else (500, 1000, 1_000_000, 100, 5))
     server = None if args.no_postgres else Server(server_url())
