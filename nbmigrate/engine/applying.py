@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import io
 import time
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import audit, plans
+from .backends.pipelined import Pipeline
 from .errors import DestructiveChange, Interrupted, NbMigrateError, SqlStopped
 from .guard import CommitsItself, Guard, Refused
 from .lock_waits import LockWaits, check_setting
@@ -258,8 +260,11 @@ def _steps_bounded(run: Run, conn: Any, guard: Guard | None, trail: Trail, waits
     """Run env.py's steps with each statement's lock wait bounded: a revision whose
     statement timed out is undone to its savepoint and run again, as ``waits`` allows."""
     database = run.database
+    pipeline: Pipeline | None = None
 
     def own_connection(_theirs: Any) -> None:  # env.py runs the steps on its own
+        if pipeline is not None:
+            pipeline.end()
         if run.savepoints is not None:
             run.savepoints.abandon()
             run.savepoints = None
@@ -278,7 +283,8 @@ def _steps_bounded(run: Run, conn: Any, guard: Guard | None, trail: Trail, waits
             try:
                 with run.ws.environment(database, connection=conn) as config, \
                         guard.watching() if guard is not None else nullcontext(), \
-                        waits.statements_again(), compiled_once(conn, database.version_table):
+                        waits.statements_again(), compiled_once(conn, database.version_table), \
+                        _pipelined(run, conn, guard) as pipeline:
                     run_env(config, run.script, stepper(run, guard, trail=trail, after=step_done),
                             guard_logging=run.foreign, on_own_connection=own_connection,
                             **run.env_kw)
@@ -300,6 +306,28 @@ def _steps_bounded(run: Run, conn: Any, guard: Guard | None, trail: Trail, waits
         raise _after_failure(run, conn, trail, guard, waits.failure(exc)) from None
     finally:
         trail.close()
+
+
+@contextmanager
+def _pipelined(run: Run, conn: Any, guard: Guard | None) -> Iterator[Pipeline | None]:
+    """A run that is one transaction on psycopg: its DDL and savepoints queued, waited
+    for where a result is read, the guard's readings included (``backends/pipelined.py``)."""
+    made = run.database.backend.pipeline(conn) if run.savepoints is not None else None
+    if made is None:
+        yield None
+        return
+    reading = guard.before_reading if guard is not None else None
+    try:
+        with made.sending() as pipeline:
+            run.savepoints.send = pipeline.send
+            if guard is not None:
+                guard.before_reading = pipeline.wait
+            yield pipeline
+    finally:
+        if guard is not None:
+            guard.before_reading = reading
+        if run.savepoints is not None:
+            run.savepoints.send = None
 
 
 def _again(run: Run, conn: Any, guard: Guard | None, waits: LockWaits,

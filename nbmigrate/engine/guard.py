@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -102,6 +102,8 @@ class Guard:
         self._busy = False  # the guard's own queries
         self._copied: dict[int, Connection] = {}  # connections with a reading's version copy
         self._thread = threading.get_ident()
+        # called before the guard reads the database: what was sent is answered first
+        self.before_reading: Callable[[], None] = _nothing
 
     # ---------------------------------------------------------------- events
 
@@ -230,6 +232,7 @@ class Guard:
 
     def _judge(self, conn: Connection, seen: Seen, statement: str, parameters: Any) -> None:
         dialect = conn.dialect
+        self.before_reading()
         self._busy = True
         try:
             measure = Measure(conn, self.backend, _sqlglot_dialect(dialect.name),
@@ -279,6 +282,10 @@ class Guard:
 
     def statements(self, revision: str) -> list[Seen]:
         return [s for s in self.seen if s.revision == revision]
+
+
+def _nothing() -> None:
+    pass
 
 
 def _sqlglot_dialect(name: str) -> str:

@@ -4,6 +4,7 @@ rolls back alone and the revisions before it are kept; a refused one rolls back 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -41,6 +42,7 @@ class Savepoints:
             connection.commit()
         self.connection = connection
         self.together = database.backend.statements_together
+        self.send: Callable[[str], None] | None = None  # a pipeline's, while one is open
         self.outer = connection.begin()
         self._run(f"SAVEPOINT {self.NAME}")
 
@@ -54,7 +56,10 @@ class Savepoints:
         return not any(commits_itself(step, files) for step in steps)
 
     def _run(self, *statements: str) -> None:
-        if self.together:
+        if self.send is not None:
+            for statement in statements:
+                self.send(statement)
+        elif self.together:
             self.connection.exec_driver_sql("; ".join(statements))
         else:
             for statement in statements:

@@ -13,6 +13,7 @@ from ..statements import Effect
 
 if TYPE_CHECKING:
     from ..shapes import ShapeReader
+    from .pipelined import Pipeline
 
 _REGISTRY: dict[str, Backend] = {}
 
@@ -81,6 +82,11 @@ class Backend:
     def rehearse(self, conn: Connection, lock_timeout: float) -> None:
         """Ready a transaction that will be rolled back for a dry run: its statements wait
         at most ``lock_timeout`` seconds for a lock held by live traffic."""
+
+    def pipeline(self, conn: Connection) -> Pipeline | None:
+        """What sends the statements of a run that is one transaction on ``conn`` without
+        waiting for answers nobody reads; None where each is sent and waited for."""
+        return None
 
     def lock_wait_seconds(self, seconds: float) -> float:
         """The lock timeout the database will keep, asked for ``seconds``."""

@@ -13,6 +13,7 @@ from ..shapes import ShapeReader
 from ..statements import Effect
 from ..text import clip
 from .base import Backend
+from .pipelined import Pipeline
 
 # Every catalog PostgreSQL reflection (SQLAlchemy's and Alembic's) reads, and those its
 # deparsed definitions name (pg_get_expr, pg_get_indexdef, pg_get_constraintdef,
@@ -130,6 +131,9 @@ class PostgreSQL(Backend):
 
     def rehearse(self, conn: Connection, lock_timeout: float) -> None:
         conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{int(lock_timeout * 1000)}ms'")
+
+    def pipeline(self, conn: Connection) -> Pipeline | None:
+        return Pipeline(conn) if Pipeline.suits(conn) else None
 
     def bound_lock_waits(self, conn: Connection, seconds: float) -> bool:
         conn.exec_driver_sql(f"SET lock_timeout = '{max(1, round(seconds * 1000))}ms'")
