@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import getpass
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -105,6 +106,16 @@ def nbmigrate_version() -> str:
 
 
 def os_user() -> str:
+    """Who runs this, as ``getpass.getuser()`` says (looked up once per set of the
+    variables it reads first)."""
+    return _os_user(*(os.environ.get(name) for name in _USER_VARIABLES))
+
+
+_USER_VARIABLES = ("LOGNAME", "USER", "LNAME", "USERNAME")  # getpass.getuser()'s order
+
+
+@functools.cache
+def _os_user(*_variables: str | None) -> str:
     try:
         return getpass.getuser()
     except (KeyError, OSError):  # no name for this uid (containers)

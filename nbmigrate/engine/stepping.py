@@ -57,9 +57,17 @@ class Run:
 
 def steps_to(script: ScriptDirectory, action: str, target: Any, shown: str
              ) -> Callable[..., list]:
-    """Alembic's steps from a database's heads to ``target`` (an env.py ``fn``)."""
+    """Alembic's steps from a database's heads to ``target`` (an env.py ``fn``), worked
+    out once for each set of heads (a run asks before env.py starts, and env.py again)."""
+    found: dict[tuple, list] = {}
 
     def steps(rev: Any, _context: Any = None) -> list:
+        key = tuple(rev) if isinstance(rev, (tuple, list)) else (rev,)
+        if key not in found:
+            found[key] = _steps(rev)
+        return list(found[key])
+
+    def _steps(rev: Any) -> list:
         try:
             if action == "upgrade":
                 return script._upgrade_revs(target, rev)
