@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from .display.words import TERMINAL
+from .engine.cached_reading import READS
 from .engine.errors import NbMigrateError, UsageProblem
-from .grammar import HelpRequested, build_parser, run
+from .grammar import COMMANDS, HelpRequested, build_parser, run
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -39,7 +40,7 @@ def _main(argv: Sequence[str] | None) -> int:
         if args.command in TERMINAL_ONLY:
             _collect_from_now()  # as in _run
             result = run(None, args, front_end=TERMINAL_ONLY)
-        elif args.command in _reads():  # from the cached revision graph, else as any command
+        elif args.command in READS:  # from the cached revision graph, else as any command
             result = _read_cached(args)
             if result is None:
                 result = _run(args)
@@ -78,13 +79,14 @@ def _collect_from_now() -> None:
 
 
 def _parsed(argv: list[str]) -> Any:
-    """The command line parsed; one that names a read command by the grammar of that
-    command alone, which builds quicker, and by the whole grammar where that fails (the
-    whole grammar's help and error messages)."""
-    read = next((word for word in argv if word in _reads()), None)
-    if read is not None:
+    """The command line parsed by the grammar of the sub-command it names alone, which
+    builds quicker, and by the whole grammar where that fails (the whole grammar's help
+    and error messages). The first word that names a sub-command is the sub-command, or
+    the value of -c or --url before it: then the one-command grammar refuses the line."""
+    named = next((word for word in argv if word in COMMANDS), None)
+    if named is not None:
         with contextlib.suppress(UsageProblem, HelpRequested):
-            return build_parser("nbmigrate", cli=True, only=read).parse_args(argv)
+            return build_parser("nbmigrate", cli=True, only=named).parse_args(argv)
     return build_parser("nbmigrate", cli=True).parse_args(argv)
 
 
@@ -103,17 +105,11 @@ def _run(args: Any) -> Any:
         session.connect(args.database_url)
     with progress_shown(args, form_for()):  # on stderr, if a terminal
         result = run(session, args)
-    if args.command in _reads():
+    if args.command in READS:
         from .engine.cached_reading import remember
 
         remember(session.project, started)
     return result
-
-
-def _reads() -> frozenset[str]:
-    from .engine.cached_reading import READS
-
-    return READS
 
 
 def _read_cached(args: Any) -> Any:

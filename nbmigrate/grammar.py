@@ -19,6 +19,12 @@ from .engine.errors import NbMigrateError, UsageProblem
 
 Handler = Callable[[Any, argparse.Namespace, "str | None"], Any]
 
+# the console command's sub-commands, as build_parser(cli=True) makes them
+COMMANDS = frozenset({
+    "init", "attach", "connect", "connections", "revision", "diff", "check", "upgrade",
+    "downgrade", "history", "current", "heads", "branches", "show", "stamp", "tag", "tags",
+    "status", "log", "validate", "lint", "graph", "test", "merge", "demo"})
+
 
 class HelpRequested(Exception):
     """``--help`` was asked for; ``text`` is what to show."""
@@ -368,5 +374,5 @@ def _tag(s: Any, a: argparse.Namespace, _: str | None) -> Any:
     return s.tag(a.name, a.revision, db=a.db)
 
 
-__all__ = ["HelpRequested", "NbMigrateError", "Parser", "build_parser", "call", "parse", "run",
-           "subparsers"]
+__all__ = ["COMMANDS", "HelpRequested", "NbMigrateError", "Parser", "build_parser", "call",
+           "parse", "run", "subparsers"]

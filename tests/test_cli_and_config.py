@@ -20,8 +20,10 @@ from helpers import (
     version,
 )
 
+from nbmigrate import cli
 from nbmigrate.cli import main
-from nbmigrate.grammar import build_parser, subparsers
+from nbmigrate.engine.errors import UsageProblem
+from nbmigrate.grammar import COMMANDS, build_parser, subparsers
 
 README = ROOT / "README.md"
 MAGIC_COMMANDS = sorted(subparsers(build_parser()))
@@ -120,6 +122,22 @@ def test_check_uses_the_model_named_at_init(project):
     drift = run("check")
     assert drift.returncode == 1
     assert "items.price" in one_line(drift.stderr)
+
+
+def test_the_terminal_knows_each_subcommand_by_name():
+    # a command line is parsed by its sub-command's grammar alone where COMMANDS names it
+    assert set(subparsers(build_parser("nbmigrate", cli=True))) == COMMANDS
+    for argv in (["-c", "check", "upgrade"], ["--url", "sqlite://", "-c", "heads", "current"],
+                 ["revision", "-m", "upgrade"], ["upgrade", "--bogus"]):
+        try:
+            whole = vars(build_parser("nbmigrate", cli=True).parse_args(argv))
+        except UsageProblem as exc:
+            whole = str(exc)
+        try:
+            ours = vars(cli._parsed(argv))
+        except UsageProblem as exc:
+            ours = str(exc)
+        assert ours == whole, argv
 
 
 def test_help_lists_every_subcommand(workdir):
