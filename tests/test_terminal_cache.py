@@ -412,10 +412,53 @@ def test_the_console_command_prints_it_all_from_the_cache(terminal: Terminal) ->
     where = terminal.where
     settle(make_project(where, BRANCHED))
     at(where, "heads")
-    for args in READS:  # the installed command ends without the interpreter's teardown
+    for args in READS:  # the installed command, as a user runs it, prints what main() does
         out, err, code = terminal.uncached(*args)
         for _ in range(2):
             done = nbmigrate(*args, cwd=where, XDG_CACHE_HOME=str(terminal.cache))
             assert (done.stdout, done.stderr, done.returncode) == (out, err, code), args
     done = nbmigrate("current", "--db", "nosuch", cwd=where, XDG_CACHE_HOME=str(terminal.cache))
     assert done.returncode == 1 and done.stderr.startswith("nbmigrate: error: no connection")
+
+
+def test_a_plain_sqlite_file_is_read_without_sqlalchemy(terminal: Terminal) -> None:
+    where = terminal.where
+    settle(make_project(where, BRANCHED))
+    at(where, "c1")
+    probe = PROBE.replace("('alembic', ", "('sqlalchemy', 'alembic', ")
+    for args in READS:
+        expected = terminal.uncached(*args)
+        terminal.run(*args)
+        done = subprocess.run([sys.executable, "-c", probe, *args], cwd=where,
+                              capture_output=True, text=True, timeout=120,
+                              env=terminal_environ(XDG_CACHE_HOME=str(terminal.cache)))
+        err, _, imported = done.stderr.rpartition("imported: ")
+        assert (done.stdout, err, done.returncode) == expected, args
+        assert imported.strip() == "", args
+    # a URL with more than a file in it is read through SQLAlchemy, alike
+    ini = where / "alembic.ini"
+    text = ini.read_text()
+    assert "/app.db\n" in text
+    ini.write_text(text.replace("/app.db\n", "/app.db?timeout=5\n"))
+    for args in READS:
+        expected = terminal.uncached(*args)
+        assert terminal.warm(*args) == expected, args
+    assert "is at c1" in terminal.warm("current")[0]
+
+
+def test_a_command_looks_at_the_version_files_once(tmp_path: Path, monkeypatch) -> None:
+    versions = make_project(tmp_path, LINEAR)
+    at(tmp_path, "r4")
+    session = Session(tmp_path / "alembic.ini")
+    looked: list[Path] = []
+    signature = Project._disk_signature
+    monkeypatch.setattr(Project, "_disk_signature",
+                        lambda self, script: looked.append(self.ini) or signature(self, script))
+    session.upgrade("heads")
+    assert len(looked) == 1  # read before, looked at once in this command
+    session.current()
+    assert len(looked) == 2  # each command looks again
+    write_script(versions, "r6", "r5")  # and sees what changed between commands
+    assert session.heads().rows()[0][0] == "r6"
+    for database in session.databases:
+        database.engine.dispose()

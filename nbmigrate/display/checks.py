@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from ..engine.advice import Command, Part
 from ..engine.checksums import Validation
-from ..engine.trial import TrialReport
+from ..engine.trial_report import TrialReport
 from .words import lines
 
 Words = str | Sequence[Part]

@@ -37,7 +37,7 @@ from ..engine.results import (
     TagList,
 )
 from ..engine.text import heads_text, short
-from ..engine.trial import TrialReport
+from ..engine.trial_report import TrialReport
 from . import auditlog, checks, reading_views
 from . import graph as drawing
 from .reading_views import undefined as _undefined

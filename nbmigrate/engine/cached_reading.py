@@ -1,7 +1,8 @@
 """The terminal's current, heads and history, served from the cached revision graph.
 
 While the cache is current (see ``revision_cache``) these read the version table and print
-without importing Alembic or any revision script. Where the cache cannot answer exactly
+without importing Alembic or any revision script, and a plain SQLite file without importing
+SQLAlchemy either (``sqlite_reading``). Where the cache cannot answer exactly
 as the Session would, ``read_cached`` returns None and the caller asks the Session, which
 reads the scripts and says what went wrong in its own words; ``remember`` then keeps the
 graph it read for the next command.
@@ -11,20 +12,24 @@ from __future__ import annotations
 
 import configparser
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy.exc import SQLAlchemyError
-
-from . import graph_reading
-from .cached_project import CacheCannotServe, cached_project, remember
-from .errors import NbMigrateError
-from .project import ini_path
-from .results import Result
-from .secrets import redact
-from .workspace import Workspace
+if TYPE_CHECKING:  # imported where used: the front end imports this module for READS
+    from .cached_project import CachedProject
+    from .project import Project
+    from .results import Result
 
 READS = frozenset({"current", "heads", "history"})
 
 __all__ = ["READS", "read_cached", "remember"]
+
+
+def remember(project: Project, started_ns: int) -> None:
+    """Keep the graph of ``project``, its scripts just read by Alembic, for the next read
+    (see ``cached_project.remember``)."""
+    from .cached_project import remember as keep
+
+    keep(project, started_ns)
 
 
 def read_cached(command: str, *, config: str | None = None, url: str | None = None,
@@ -36,6 +41,9 @@ def read_cached(command: str, *, config: str | None = None, url: str | None = No
     Session's, passwords masked."""
     if command not in READS or rev_range:
         return None
+    from .cached_project import cached_project
+    from .project import ini_path
+
     ini = ini_path(config) if config is not None else Path.cwd() / "alembic.ini"
     try:
         project = cached_project(ini) if ini.is_file() else None
@@ -43,6 +51,25 @@ def read_cached(command: str, *, config: str | None = None, url: str | None = No
         return None  # the Session says what is wrong with the ini file
     if project is None:
         return None
+    from .sqlite_reading import read_sqlite
+
+    found = read_sqlite(command, project, url=url, db=db, verbose=verbose)
+    if found is not None:
+        return found
+    return _read(command, project, url=url, db=db, verbose=verbose)
+
+
+def _read(command: str, project: CachedProject, *, url: str | None, db: str | None,
+          verbose: bool) -> Result | None:
+    """``command`` for ``project`` through SQLAlchemy, as the Session reads the database."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from . import graph_reading
+    from .cached_project import CacheCannotServe
+    from .errors import NbMigrateError
+    from .secrets import redact
+    from .workspace import Workspace
+
     ws = Workspace()
     try:
         ws.use_project(project)

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .results import CurrentState, Heads, History
-from .workspace import Workspace
+
+if TYPE_CHECKING:
+    from .workspace import Workspace
 
 
 def current(ws: Workspace, *, db: str | None = None) -> CurrentState:
@@ -22,18 +24,29 @@ def current(ws: Workspace, *, db: str | None = None) -> CurrentState:
     database = ws.database(db)
     with ws.connect(database, create=False) as conn:
         heads = database.heads(conn)
+    return current_state(project, database.name, database.masked_url, heads)
+
+
+def current_state(project: Any, name: str, masked_url: str, heads: tuple[str, ...]
+                  ) -> CurrentState:
+    """The CurrentState of database ``name`` (at ``masked_url``), whose version table
+    holds ``heads``."""
     known = [h for h in heads if known_revision(project, h)]
     unknown = tuple(h for h in heads if h not in known)
     return CurrentState(
-        database.name, database.masked_url, tuple(project.info(h) for h in known),
+        name, masked_url, tuple(project.info(h) for h in known),
         project.heads(), project.pending(tuple(known)), unknown,
     )
 
 
 def heads(ws: Workspace, *, db: str | None = None) -> Heads:
     """The heads of the revision graph (and which one the database is at)."""
-    project = ws.project
     at, _ = ws.heads_if_reachable(db)
+    return heads_of(ws.project, at)
+
+
+def heads_of(project: Any, at: tuple[str, ...] | None) -> Heads:
+    """The project's heads, for a database at ``at`` (None: not read)."""
     return Heads([project.info(h) for h in project.heads()], at)
 
 
@@ -60,11 +73,19 @@ def history_of(ws: Workspace, revisions: Iterable[str], current: tuple[str, ...]
                applied_at: dict[str, datetime], note: str, *, verbose: bool,
                db: str | None) -> History:
     """The History of ``revisions`` (newest first) for a database at ``current``."""
-    project = ws.project
+    return history_from(ws.project, ws.databases.default_name if db is None else db,
+                        revisions, current, applied_at, note, verbose=verbose)
+
+
+def history_from(project: Any, name: str | None, revisions: Iterable[str],
+                 current: tuple[str, ...] | None, applied_at: dict[str, datetime], note: str,
+                 *, verbose: bool) -> History:
+    """The History of ``revisions`` (newest first) for database ``name`` at ``current``,
+    ``note`` saying why it could not be read."""
     infos = [project.info(rev) for rev in revisions]
     applied = None if current is None else project.applied(current)
-    return History(infos, ws.databases.default_name if db is None else db, current or (),
-                   applied, verbose, unreachable=note, applied_at=applied_at)
+    return History(infos, name, current or (), applied, verbose, unreachable=note,
+                   applied_at=applied_at)
 
 
 def known_revision(project: Any, revision: str) -> bool:

@@ -12,19 +12,21 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
-
 from .advice import Command
-from .backends import backend_for
 from .errors import NbMigrateError
 from .results import RevisionInfo
-from .script_checks import import_failure, one_line, refuse_duplicates, refuse_odd_identifiers
-from .secrets import without_passwords
+from .script_checks import (
+    command_under_way,
+    import_failure,
+    one_line,
+    refuse_duplicates,
+    refuse_odd_identifiers,
+)
 
-if TYPE_CHECKING:  # Alembic is imported where it is used: reading from the cache needs none
+if TYPE_CHECKING:  # Alembic and SQLAlchemy are imported where used: not by cached reads
     from alembic.config import Config
     from alembic.script import ScriptDirectory
+    from sqlalchemy.engine import URL
 
 NBMIGRATE_TEMPLATE = Path(__file__).parent / "templates" / "nbmigrate"
 ALEMBIC_TEMPLATES = ("generic", "async", "multidb", "pyproject", "pyproject_async")
@@ -56,6 +58,7 @@ class Project:
         self._ancestry: dict[tuple[str, ...], frozenset[str]] = {}
         self._walk: tuple[str, ...] | None = None
         self._env_source: str | None = None
+        self._checked_in: object | None = None  # the command that last checked the disk
 
     def __repr__(self) -> str:
         return f"Project({str(self.ini)!r})"
@@ -76,8 +79,13 @@ class Project:
 
     @property
     def script(self) -> ScriptDirectory:
-        """The parsed scripts, re-read only when a version file or the config changed."""
-        if self._script is not None and self._signature == self._disk_signature(self._script):
+        """The parsed scripts, re-read only when a version file or the config changed
+        (looked at once per command: see ``one_reading``)."""
+        reading = command_under_way()
+        if self._script is not None and (
+                (reading is not None and self._checked_in is reading)
+                or self._signature == self._disk_signature(self._script)):
+            self._checked_in = reading
             return self._script
         from alembic.script import ScriptDirectory
         from alembic.util import CommandError
@@ -108,7 +116,7 @@ class Project:
                                  f"{exc.strerror or exc}") from None
         except (Exception, SystemExit) as exc:  # noqa: BLE001 - a script that fails as it is imported
             raise NbMigrateError(import_failure(exc, script.dir)) from None
-        self._script, self._signature = script, signature
+        self._script, self._signature, self._checked_in = script, signature, reading
         self._infos, self._ancestry, self._walk, self._env_source = {}, {}, None, None
         return script
 
@@ -286,6 +294,8 @@ def made_before(directory: str | Path, *, template: str | None = None, url: URL 
     """The environment an earlier ``init`` with these options wrote at ``directory`` (a
     notebook run again), or None when there is none; one line saying what differs when
     one is there with other options."""
+    from .secrets import without_passwords
+
     target = Path(directory).expanduser().absolute()
     ini = target.parent / "alembic.ini"
     if not (ini.is_file() and (target / "env.py").is_file()):
@@ -318,6 +328,9 @@ def made_before(directory: str | Path, *, template: str | None = None, url: URL 
 
 def _written_url(text: str, here: Path) -> URL | None:
     """The URL alembic.ini holds, as a URL a connection would use (None if none)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     from .connections import anchored
 
     if not text or "driver://" in text:  # the templates' placeholder: no database
@@ -388,6 +401,9 @@ def init_project(
 def ini_url(url: URL, here: Path) -> str:
     """``url`` as alembic.ini should hold it: no password, and a SQLite file in the ini's
     folder (or below it) named from there (``%(here)s``), so that the project can move."""
+    from .backends import backend_for
+    from .secrets import without_passwords
+
     url = without_passwords(url)  # wherever the URL held one
     text = url.render_as_string(hide_password=False).replace("%", "%%")
     database = url.database

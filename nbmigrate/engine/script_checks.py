@@ -1,13 +1,39 @@
 """Checks on freshly parsed revision scripts, each problem said in one line: one revision id
-in two files, identifiers that are not text, a script that fails as it is imported."""
+in two files, identifiers that are not text, a script that fails as it is imported; and
+how often the files on disk are looked at (once per command)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import traceback
+from collections.abc import Iterator
+from contextvars import ContextVar
 from typing import Any
 
 from .errors import NbMigrateError
+
+# the command under way (see ``one_reading``): None outside any
+_READING: ContextVar[object | None] = ContextVar("nbmigrate_reading", default=None)
+
+
+@contextlib.contextmanager
+def one_reading() -> Iterator[None]:
+    """One command: within it, each project looks at its files on disk once, and the
+    command works on that state of the scripts (what nbmigrate writes, it invalidates)."""
+    if _READING.get() is not None:  # inside a command already
+        yield
+        return
+    token = _READING.set(object())
+    try:
+        yield
+    finally:
+        _READING.reset(token)
+
+
+def command_under_way() -> object | None:
+    """A token of the command under way (``one_reading``), None outside any."""
+    return _READING.get()
 
 
 def refuse_duplicates(script: Any, warned: list) -> None:

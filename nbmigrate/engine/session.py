@@ -4,61 +4,64 @@ from __future__ import annotations
 
 import configparser
 import functools
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from alembic.script.revision import RevisionError
-from alembic.util import CommandError
-from sqlalchemy import MetaData
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import applying, authoring, checksums, reading, setting_up, tagging, trial
-from . import enums as _enums  # noqa: F401 - registers PostgreSQL enum comparison
-from .applying import Progress
-from .audit import AuditLog
-from .autogen import TableProgress
 from .checksums import Validation
 from .connections import Databases, short_error
 from .errors import NbMigrateError
 from .events import Change, Fingerprint, Listeners, announces, fingerprint
-from .graph import RevisionGraph
-from .plans import LintReport, Plan
-from .project import Project
-from .reading import DatabaseProgress
-from .results import (
-    ApplyResult,
-    Branches,
-    ConnectionList,
-    CurrentState,
-    Diff,
-    Heads,
-    History,
-    Note,
-    Operation,
-    RevisionCreated,
-    RevisionDetails,
-    SqlScript,
-    Status,
-    TagList,
-)
+from .results import ApplyResult, RevisionCreated
+from .script_checks import one_reading
 from .secrets import redact
 from .workspace import Options, Workspace
+
+if TYPE_CHECKING:  # each command imports the modules it runs, when it runs
+    from sqlalchemy import MetaData
+
+    from . import trial
+    from .audit import AuditLog
+    from .autogen import TableProgress
+    from .graph import RevisionGraph
+    from .plans import LintReport, Plan
+    from .project import Project
+    from .reading import DatabaseProgress
+    from .results import (
+        Branches,
+        ConnectionList,
+        CurrentState,
+        Diff,
+        Heads,
+        History,
+        Note,
+        Operation,
+        RevisionDetails,
+        SqlScript,
+        Status,
+        TagList,
+    )
+    from .stepping import Progress
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def user_errors(method: F) -> F:
-    """Turn Alembic and database errors into one NbMigrateError line, passwords masked."""
+    """Turn Alembic and database errors into one NbMigrateError line, passwords masked;
+    the method is one command (``one_reading``)."""
 
     @functools.wraps(method)
     def wrapper(self: Session, *args: Any, **kwargs: Any) -> Any:
         try:
-            return method(self, *args, **kwargs)
+            with one_reading():  # the scripts on disk looked at once per command
+                return method(self, *args, **kwargs)
         except NbMigrateError as exc:
             passwords = self.databases.passwords()
             raise exc.redacted(lambda text: redact(text, passwords)) from None
-        except (CommandError, RevisionError) as exc:
+        except _alembic_errors() as exc:  # evaluated as the error passes: () matches none
             raise NbMigrateError(redact(str(exc), self.databases.passwords())) from None
         except configparser.Error as exc:  # alembic.ini, read by Alembic or env.py
             raise NbMigrateError(redact(f"alembic.ini: {' '.join(str(exc).split())}",
@@ -76,6 +79,21 @@ def user_errors(method: F) -> F:
                 f"{method.__name__}: Alembic cannot read that revision or range") from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _alembic_errors() -> tuple[type[Exception], ...]:
+    """Alembic's errors where Alembic is loaded; none where it is not (nothing raised them)."""
+    if "alembic" not in sys.modules:
+        return ()
+    from alembic.script.revision import RevisionError
+    from alembic.util import CommandError
+
+    return CommandError, RevisionError
+
+
+def _comparing() -> None:
+    """Ready autogenerate: nbmigrate's comparison of PostgreSQL enum values registered."""
+    from . import enums  # noqa: F401 - registers PostgreSQL enum comparison
 
 
 def _last_module(exc: BaseException) -> str:
@@ -143,6 +161,8 @@ class Session:
     def init(self, directory: str | Path = "migrations", *, url: str | None = None,
              metadata: str | None = None, template: str | None = None) -> Note:
         """Write a new Alembic environment (``alembic init``) and connect to ``url``."""
+        from . import setting_up
+
         return setting_up.init(self.workspace, directory, url=url, metadata=metadata,
                                template=template)
 
@@ -150,16 +170,22 @@ class Session:
     @user_errors
     def attach(self, path: str | Path) -> Note:
         """Drive an existing Alembic project, found by its alembic.ini."""
+        from . import setting_up
+
         return setting_up.attach(self.workspace, path)
 
     @announces(database="name", connections=True)
     @user_errors
     def connect(self, target: str, *, name: str | None = None) -> Note:
         """Connect to a URL, or to the Engine / Connection / URL held in a notebook variable."""
+        from . import setting_up
+
         return setting_up.connect(self.workspace, target, name=name)
 
     def connections(self) -> ConnectionList:
         """The named connections, passwords masked."""
+        from . import setting_up
+
         return setting_up.connections(self.workspace)
 
     # ------------------------------------------------------------ authoring
@@ -169,6 +195,9 @@ class Session:
              on_progress: TableProgress | None = None) -> Diff:
         """Model against database; nothing is written. An attached project's env.py that
         imports its own models is asked when the notebook names no model."""
+        from . import authoring
+
+        _comparing()
         return authoring.diff(self.workspace, db=db, metadata=metadata,
                               on_progress=on_progress)
 
@@ -176,6 +205,9 @@ class Session:
     def check(self, *, db: str | None = None, metadata: str | None = None,
               on_progress: TableProgress | None = None) -> Diff:
         """Like diff, but raises DriftDetected when model and database differ."""
+        from . import authoring
+
+        _comparing()
         return authoring.check(self.workspace, db=db, metadata=metadata,
                                on_progress=on_progress)
 
@@ -193,6 +225,9 @@ class Session:
         drop-and-add pairs into renames that keep the data. ``matching`` (a previewed
         diff's operations) writes nothing unless autogenerate finds exactly those.
         """
+        from . import authoring
+
+        _comparing()
         return authoring.revision(
             self.workspace, message, autogenerate=autogenerate, rev_id=rev_id, head=head,
             splice=splice, branch_label=branch_label, depends_on=depends_on, body=body,
@@ -204,6 +239,8 @@ class Session:
     def merge(self, revisions: Sequence[str] = ("heads",), *, message: str | None = None,
               branch_label: str | None = None, rev_id: str | None = None) -> RevisionCreated:
         """Write a merge revision joining ``revisions`` (default: every head)."""
+        from . import authoring
+
         return authoring.merge(self.workspace, revisions, message=message,
                                branch_label=branch_label, rev_id=rev_id)
 
@@ -222,6 +259,8 @@ class Session:
         ``confirm_destructive`` is off. Each statement waits at most ``lock_timeout``
         seconds for a lock, tried again ``lock_retries`` times (None: the options').
         """
+        from . import applying
+
         return applying.move(self.workspace, "upgrade", target, sql=sql, dry_run=dry_run,
                              yes=yes, db=db, on_progress=on_progress, previewed=previewed,
                              lock_timeout=lock_timeout, lock_retries=lock_retries)
@@ -233,6 +272,8 @@ class Session:
                   previewed: Plan | None = None, lock_timeout: float | None = None,
                   lock_retries: int | None = None) -> ApplyResult | SqlScript | Plan:
         """Revert revisions down to ``target``; the rest as for upgrade."""
+        from . import applying
+
         return applying.move(self.workspace, "downgrade", target, sql=sql, dry_run=dry_run,
                              yes=yes, db=db, on_progress=on_progress, previewed=previewed,
                              lock_timeout=lock_timeout, lock_retries=lock_retries)
@@ -240,6 +281,8 @@ class Session:
     @user_errors
     def plan(self, action: str, target: str, *, db: str | None = None) -> Plan:
         """What ``upgrade`` or ``downgrade`` to ``target`` would do, with data impact."""
+        from . import applying
+
         return applying.plan(self.workspace, action, target, db=db)
 
     @announces(database="db", written=ApplyResult, moves=True)
@@ -249,6 +292,8 @@ class Session:
               ) -> ApplyResult | SqlScript:
         """Record ``revisions`` in the version table without running any migration."""
         targets = (revisions,) if isinstance(revisions, str) else tuple(revisions)
+        from . import applying
+
         return applying.move(self.workspace, "stamp", targets, sql=sql, db=db, purge=purge,
                              on_progress=on_progress)
 
@@ -258,37 +303,52 @@ class Session:
     def history(self, rev_range: str | None = None, *, verbose: bool = False,
                 db: str | None = None) -> History:
         """Revisions newest first, marking which the database has applied."""
+        from . import reading
+
         return reading.history(self.workspace, rev_range, verbose=verbose, db=db)
 
     @user_errors
     def current(self, *, db: str | None = None) -> CurrentState:
         """Which revision(s) the database is at, and what is pending."""
+        from . import reading
+
         return reading.current(self.workspace, db=db)
 
     @user_errors
     def heads(self, *, db: str | None = None) -> Heads:
         """The heads of the revision graph (and which one the database is at)."""
+        from . import reading
+
         return reading.heads(self.workspace, db=db)
 
     @user_errors
     def branches(self) -> Branches:
         """Branch points and the revisions that branch from them."""
+        from . import reading
+
         return reading.branches(self.workspace)
 
     @user_errors
     def show(self, revision: str, *, db: str | None = None) -> RevisionDetails:
         """One revision (or ``heads``, ``current``, a branch label...) in full."""
+        from . import reading
+
         return reading.show(self.workspace, revision, db=db)
 
     @user_errors
     def graph(self, *, db: str | None = None) -> RevisionGraph:
         """The revision graph: branches, merges, the database's current revision, tags."""
+        from . import reading
+
         return reading.graph(self.workspace, db=db)
 
     @user_errors
     def status(self, *, metadata: str | None = None,
                on_progress: DatabaseProgress | None = None) -> Status:
         """Every named connection: reachable, current revision, pending, drift from the model."""
+        from . import reading
+
+        _comparing()
         return reading.status(self.workspace, metadata=metadata, on_progress=on_progress)
 
     @announces(database="db", written=Validation)
@@ -296,17 +356,23 @@ class Session:
     def validate(self, *, db: str | None = None, accept: str | None = None) -> Validation:
         """Each revision database ``db`` applied, against its file now (edited since?);
         ``accept`` records a revision's file as it is now as the applied one."""
+        from . import checksums
+
         return checksums.validate(self.workspace, db=db, accept=accept)
 
     @user_errors
     def log(self, *, db: str | None = None, limit: int | None = 200) -> AuditLog:
         """What nbmigrate applied to the database, newest first (the audit log)."""
+        from . import reading
+
         return reading.log(self.workspace, db=db, limit=limit)
 
     @user_errors
     def lint(self, rev_range: str | None = None, *, db: str | None = None) -> LintReport:
         """Warnings for operations that lock or rewrite big tables on the database's dialect:
         the revisions not yet applied, or ``rev_range`` (START:END)."""
+        from . import reading
+
         return reading.lint(self.workspace, rev_range, db=db)
 
     @user_errors
@@ -318,6 +384,9 @@ class Session:
         revision of ``rev_range`` upgraded, downgraded (from ``start`` up) and upgraded
         again, the downgrade leaving nothing behind; with ``data``, what each downgrade
         would lose; the model against the head. ``keep`` keeps the scratch database."""
+        from . import trial
+
+        _comparing()
         return trial.run_trial(self.workspace, rev_range, db=db, keep=keep, start=start,
                                data=data, metadata=metadata, on_progress=on_progress)
 
@@ -327,15 +396,21 @@ class Session:
     @user_errors
     def tag(self, name: str, revision: str | None = None, *, db: str | None = None) -> Note:
         """Name a revision (default: the database's current one); kept in tags.json."""
+        from . import tagging
+
         return tagging.tag(self.workspace, name, revision, db=db)
 
     @announces(tags=True)
     @user_errors
     def untag(self, name: str) -> Note:
         """Delete a tag."""
+        from . import tagging
+
         return tagging.untag(self.workspace, name)
 
     @user_errors
     def tags(self, *, db: str | None = None) -> TagList:
         """Every tag with its revision, and whether the database has applied it."""
+        from . import tagging
+
         return tagging.tags(self.workspace, db=db)
