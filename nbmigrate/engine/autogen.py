@@ -13,6 +13,7 @@ from alembic.operations.ops import ModifyTableOps
 from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
 
+from . import enums  # noqa: F401 - registers the comparison of PostgreSQL enum values
 from .audit import TABLE as AUDIT_TABLE
 from .backends import backend_for
 from .results import Operation, Rename

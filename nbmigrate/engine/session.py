@@ -91,11 +91,6 @@ def _alembic_errors() -> tuple[type[Exception], ...]:
     return CommandError, RevisionError
 
 
-def _comparing() -> None:
-    """Ready autogenerate: nbmigrate's comparison of PostgreSQL enum values registered."""
-    from . import enums  # noqa: F401 - registers PostgreSQL enum comparison
-
-
 def _last_module(exc: BaseException) -> str:
     """The module where ``exc`` was raised."""
     tb = exc.__traceback__
@@ -197,7 +192,6 @@ class Session:
         imports its own models is asked when the notebook names no model."""
         from . import authoring
 
-        _comparing()
         return authoring.diff(self.workspace, db=db, metadata=metadata,
                               on_progress=on_progress)
 
@@ -207,7 +201,6 @@ class Session:
         """Like diff, but raises DriftDetected when model and database differ."""
         from . import authoring
 
-        _comparing()
         return authoring.check(self.workspace, db=db, metadata=metadata,
                                on_progress=on_progress)
 
@@ -227,7 +220,6 @@ class Session:
         """
         from . import authoring
 
-        _comparing()
         return authoring.revision(
             self.workspace, message, autogenerate=autogenerate, rev_id=rev_id, head=head,
             splice=splice, branch_label=branch_label, depends_on=depends_on, body=body,
@@ -348,7 +340,6 @@ class Session:
         """Every named connection: reachable, current revision, pending, drift from the model."""
         from . import reading
 
-        _comparing()
         return reading.status(self.workspace, metadata=metadata, on_progress=on_progress)
 
     @announces(database="db", written=Validation)
@@ -386,7 +377,6 @@ class Session:
         would lose; the model against the head. ``keep`` keeps the scratch database."""
         from . import trial
 
-        _comparing()
         return trial.run_trial(self.workspace, rev_range, db=db, keep=keep, start=start,
                                data=data, metadata=metadata, on_progress=on_progress)
 
