@@ -106,7 +106,7 @@ def _run(args: Any) -> Any:
     with progress_shown(args, form_for()):  # on stderr, if a terminal
         result = run(session, args)
     if args.command in READS:
-        from .engine.cached_reading import remember
+        from .engine.cached_project import remember
 
         remember(session.project, started)
     return result

@@ -2,10 +2,10 @@
 
 While the cache is current (see ``revision_cache``) these read the version table and print
 without importing Alembic or any revision script, and a plain SQLite file without importing
-SQLAlchemy either (``sqlite_reading``). Where the cache cannot answer exactly
-as the Session would, ``read_cached`` returns None and the caller asks the Session, which
-reads the scripts and says what went wrong in its own words; ``remember`` then keeps the
-graph it read for the next command.
+SQLAlchemy either (``sqlite_reading``). Where the cache cannot answer exactly as the
+Session would, ``read_cached`` returns None and the caller asks the Session, which reads
+the scripts and says what went wrong in its own words; ``cached_project.remember`` then
+keeps the graph it read for the next command.
 """
 
 from __future__ import annotations
@@ -16,20 +16,11 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # imported where used: the front end imports this module for READS
     from .cached_project import CachedProject
-    from .project import Project
     from .results import Result
 
 READS = frozenset({"current", "heads", "history"})
 
-__all__ = ["READS", "read_cached", "remember"]
-
-
-def remember(project: Project, started_ns: int) -> None:
-    """Keep the graph of ``project``, its scripts just read by Alembic, for the next read
-    (see ``cached_project.remember``)."""
-    from .cached_project import remember as keep
-
-    keep(project, started_ns)
+__all__ = ["READS", "read_cached"]
 
 
 def read_cached(command: str, *, config: str | None = None, url: str | None = None,
