@@ -627,6 +627,42 @@ def test_a_closed_or_collected_dashboard_is_no_longer_told(nb, workdir):
     assert version(url) == {"aaaa0001"}
 
 
+def test_a_dashboard_no_view_shows_reads_nothing_until_shown_again(nb, workdir, monkeypatch):
+    """Running ``ui = %migrate ui`` again removes the old dashboard's view; the front end
+    (JupyterLab counts views: ``_view_count``, as the browser test checks) says so, and
+    the old dashboard stops reading the database after every command."""
+    url, old = start(nb, workdir)
+    old._view_count = 1  # what the front end sends when it shows the view
+    new = open_dashboard(nb)  # the cell run again: a new dashboard, the old view removed
+    new._view_count = 1
+    old._view_count = 0
+    assert old.hidden and not new.hidden
+    reads = []
+    current = type(new.session).current
+    monkeypatch.setattr(type(new.session), "current",
+                        lambda self, **kw: reads.append(kw) or current(self, **kw))
+    header = old.header.value
+    nb.ok(table_revision("aaaa0001", "ta"))
+    nb.ok("%migrate upgrade head")
+    assert version(url) == {"aaaa0001"}
+    assert len(reads) == 2  # the shown dashboard followed each command; the hidden did not
+    assert "is at aaaa0001 (ta)" in text(new.header.value)
+    assert old.header.value == header
+
+    old._view_count = 1  # shown again (``old`` in a cell): it reads what it missed
+    assert len(reads) == 3
+    assert "is at aaaa0001 (ta)" in text(old.header.value)
+    assert "aaaa0001" in text(old.history.value)
+    assert old.status.kind == "ok", old.status.text
+
+    old._view_count = 0
+    old.history._view_count = 1  # ``old.history`` in a cell of its own: still followed
+    assert [r.split()[0] for r in marked_rows(old.history.value)] == ["aaaa0001"]
+    nb.ok("%migrate downgrade base --yes")
+    assert len(reads) == 5
+    assert marked_rows(old.history.value) == []
+
+
 def test_a_project_made_in_a_terminal_is_found_at_the_next_click(nb, workdir):
     ui = open_dashboard(nb)
     assert ui.status.text.startswith("no migration directory yet")

@@ -9,7 +9,9 @@ checks the database changed; reads the colours the page computes: the graph's
 revision ids and messages against their background (WCAG contrast), and the
 current revision against the data-loss and warning colours; checks that every
 button of the dashboard lies inside the window; and saves a screenshot (copied to
-docs/dashboard.png and docs/dashboard-dark.png when NBMIGRATE_SCREENSHOT=1). Outside
+docs/dashboard.png and docs/dashboard-dark.png when NBMIGRATE_SCREENSHOT=1); then
+runs the dashboard's cell again and checks the kernel was told the old view is gone
+(the old dashboard is ``hidden``, so it stops following the session). Outside
 CI it skips when Chromium or Playwright is missing.
 """
 
@@ -71,7 +73,8 @@ def write_notebook(path: Path) -> None:
         "%migrate init migrations --url sqlite:///app.db",
         f"%migrate revision --autogenerate -m 'create users' --rev-id {REVISION}",
         "%migrate graph",
-        "ui = %migrate ui\nui",
+        "ui = %migrate ui\nshown = [*globals().get('shown', []), ui]\nui",
+        "print('views:', [d._view_count for d in shown], 'hidden:', [d.hidden for d in shown])",
     ]
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": KERNEL,
@@ -158,6 +161,12 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 def button(widget, label: str):
     """An ipywidgets button by its label (its icon adds no text)."""
     return widget.locator(".widget-button", has_text=re.compile(rf"^\s*{re.escape(label)}\s*$"))
+
+
+def run_cell(page, cell) -> None:
+    """Run a notebook cell as a user does: click into it, Shift+Enter."""
+    cell.locator(".jp-InputArea-editor").click()
+    page.keyboard.press("Shift+Enter")
 
 
 def _importable(name: str) -> bool:
@@ -305,6 +314,16 @@ def test_preview_and_apply_in_jupyterlab(lab, theme, tmp_path):
                 "getComputedStyle(document.querySelector('.jp-Notebook')).backgroundColor")
             for colour in (loss, warning):  # they are text: they must read as text does
                 assert contrast(colour, background) >= 4.5, (name, colour, background)
+
+            # the dashboard's cell run again: JupyterLab removes the old view and tells the
+            # kernel, so the old dashboard no longer reads after every command
+            cells = page.locator(".jp-Notebook .jp-CodeCell")
+            run_cell(page, cells.nth(5))
+            dashboard.locator(".nbm-status", has_text="ready: default").wait_for()
+            assert dashboard.count() == 1
+            run_cell(page, cells.nth(6))
+            cells.nth(6).locator(".jp-OutputArea-output",
+                                 has_text="views: [0, 1] hidden: [True, False]").wait_for()
         finally:
             browser.close()
 

@@ -32,6 +32,9 @@ class Dashboard(w.VBox):
     It follows the session: what a command in another cell changes is shown at once
     (the session tells its listeners), and what another process changed is noticed
     before the next action (a cheap look at the scripts, tags and version table).
+    A dashboard no front end shows any more (its cell was run again or cleared, where
+    the front end counts its views, as JupyterLab does) reads nothing until it is shown
+    again, and then reads what it missed.
     """
 
     def __init__(self, session: Any) -> None:
@@ -64,6 +67,11 @@ class Dashboard(w.VBox):
             self.findings, self.status, self.tabs,
         ])
         self.add_class("nbm-dashboard")
+        self._shown = False  # the front end counted a view: it counts them
+        self._missed = False  # a change came while no view showed it
+        for part in self._followed:  # ipywidgets: the front end keeps the count of views
+            part._view_count = 0
+            part.observe(self._views_changed, names="_view_count")
         self._unsubscribe = session.subscribe(self._changed)  # held weakly by the session
         self.worker.run("reading", self._reload, check=False)
 
@@ -90,14 +98,41 @@ class Dashboard(w.VBox):
 
     # ------------------------------------------------------- following changes
 
+    @property
+    def _followed(self) -> tuple[w.Widget, ...]:
+        """The dashboard and the parts that follow the session, each of which a user may
+        show in a cell of its own (``ui.history``)."""
+        return self, self.header, self.findings, self.history, self.graph, self.upgrade
+
+    @property
+    def hidden(self) -> bool:
+        """Shown once, by a front end that counts views, and now in none, nor any part
+        that follows the session."""
+        return self._shown and not any(part._view_count for part in self._followed)
+
     def _changed(self, change: Change) -> None:
         """The session changed something: show it now (the session's listener)."""
         if self.worker.busy:  # this dashboard's own work: read again when it is done
             self._behind = True
             return
         if change.connections or change.scripts or change.tags or self.db in change.databases:
+            if self.hidden:  # nobody would see it: read when shown again
+                self._missed = True
+                return
             self.worker.run(f"reading what {change.command} changed",
                             lambda: self._follow(change), check=False)
+
+    def _views_changed(self, change: dict) -> None:
+        """The front end showed or removed a view; one shown again reads what it missed."""
+        if not change["new"]:
+            return
+        self._shown = True
+        if self._missed:
+            self._missed = False
+            if self.worker.busy:  # read once that work is done
+                self._behind = True
+            else:
+                self.worker.run("reading what changed while hidden", self._reload, check=False)
 
     def _follow(self, change: Change) -> str:
         if change.connections:
