@@ -56,6 +56,35 @@ def test_bad_tags_are_refused_and_change_nothing(nb, tagged, workdir, line, comp
     assert snapshot(workdir) == before
 
 
+def test_a_tag_a_later_revision_id_starts_with_is_refused_as_a_target(nb, tagged, workdir):
+    """``dead`` tagged first, then a revision ``deadbeef``: ``dead`` would mean either, so a
+    target naming it is one clear line, and nothing moves until the tag is deleted."""
+    nb.ok("%migrate tag dead aaaa1111")
+    nb.ok("%migrate revision -m later --rev-id deadbeef0001")
+    for line in ("upgrade dead", "downgrade dead", "upgrade dead+1", "history -r dead:",
+                 "show dead", "stamp dead", "tag v2 dead"):
+        before = snapshot(workdir)
+        out = nb.run(f"%migrate {line}")
+        assert out.error_line == ("'dead' is a tag (naming aaaa1111) and also the start of "
+                                  "revision deadbeef0001: give more of a revision id, or "
+                                  "delete the tag: %migrate tag --delete dead"), line
+        assert snapshot(workdir) == before and version(tagged) == {"bbbb2222"}, line
+    assert list(nb.ok("%migrate tags")["tag"]) == ["dead", "v0", "v1"]  # still listed
+    nb.ok("%migrate upgrade v1+1")  # the other tags still work
+    nb.ok("%migrate tag --delete dead")
+    nb.ok("%migrate upgrade dead")  # now only the revision
+    assert version(tagged) == {"deadbeef0001"}
+
+
+@pytest.mark.parametrize("name", ["a", "aa"])
+def test_a_tag_that_starts_several_revision_ids_is_refused(nb, tagged, workdir, name):
+    nb.ok("%migrate revision -m other --rev-id aaaa2222")
+    before = snapshot(workdir)
+    out = nb.run(f"%migrate tag {name} bbbb2222")
+    assert "clashes with a revision id" in out.error_line
+    assert snapshot(workdir) == before
+
+
 def test_tags_survive_a_kernel_restart(nb, workdir):
     nb.ok("%migrate init migrations --url sqlite:///app.db")
     for rev in ("aaaa1111", "bbbb2222"):

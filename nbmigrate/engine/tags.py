@@ -7,7 +7,9 @@ import re
 from pathlib import Path
 from typing import Any
 
+from .advice import Command
 from .errors import NbMigrateError
+from .text import short
 
 FILENAME = "tags.json"
 KEYWORDS = {"head", "heads", "base", "current"}
@@ -15,15 +17,26 @@ _NAME = re.compile(r"[A-Za-z_][\w.]*")
 _RELATIVE = re.compile(r"(?P<name>[A-Za-z_][\w.]*)(?P<step>[+-]\d+)")
 
 
+class Tags(dict):
+    """Tag name -> full revision id; ``clashes``: tag name -> a revision id that starts
+    with it (made after the tag), which would make the name mean two revisions."""
+
+    clashes: dict[str, str]
+
+    def __init__(self, tags: dict[str, str], clashes: dict[str, str] | None = None) -> None:
+        super().__init__(tags)
+        self.clashes = clashes or {}
+
+
 def tags_path(script: Any) -> Path:
     return Path(script.dir) / FILENAME
 
 
-def load_tags(script: Any) -> dict[str, str]:
+def load_tags(script: Any) -> Tags:
     """Tag name -> full revision id; empty when there is no tags file."""
     path = tags_path(script)
     if not path.is_file():
-        return {}
+        return Tags({})
     try:
         tags = json.loads(path.read_text(encoding="utf-8"))
     except ValueError as exc:  # not JSON, or not UTF-8
@@ -39,7 +52,14 @@ def load_tags(script: Any) -> dict[str, str]:
             raise NbMigrateError(f"{path}: tag {name!r} naming {revision!r:.40} cannot be used "
                                  "(a tag is a name, not one of Alembic's words or a "
                                  "revision id, for one revision id): correct or delete it")
-    return tags
+    clashes = {name: found for name in tags if (found := _starting(script, name))}
+    return Tags(tags, clashes)
+
+
+def _starting(script: Any, name: str) -> str | None:
+    """A revision id that starts with ``name``, if any."""
+    return next((key for key, sc in script.revision_map._revision_map.items()
+                 if sc is not None and sc.revision == key and key.startswith(name)), None)
 
 
 def save_tags(script: Any, tags: dict[str, str]) -> None:
@@ -62,17 +82,24 @@ def check_name(script: Any, name: str) -> None:
         clash = script.get_revisions(name)
     except (RevisionError, CommandError):
         clash = ()  # not a revision, prefix or branch label: free to use
-    if clash:
+    if clash or _starting(script, name):  # also the start of several ids
         labels = {label for sc in clash if sc is not None for label in sc.branch_labels}
         what = "a branch label" if name in labels else "a revision id"
         raise NbMigrateError(f"tag {name!r} clashes with {what}")
 
 
 def resolve_tag(target: str, tags: dict[str, str]) -> str:
-    """``target`` with a tag name (also ``TAG+N`` / ``TAG-N``) replaced by its revision."""
+    """``target`` with a tag name (also ``TAG+N`` / ``TAG-N``) replaced by its revision;
+    refused where a revision id also starts with the name."""
     if target in tags:
-        return tags[target]
-    relative = _RELATIVE.fullmatch(target)
-    if relative and relative["name"] in tags:
-        return tags[relative["name"]] + relative["step"]
-    return target
+        name, step = target, ""
+    elif (relative := _RELATIVE.fullmatch(target)) and relative["name"] in tags:
+        name, step = relative["name"], relative["step"]
+    else:
+        return target
+    clash = getattr(tags, "clashes", {}).get(name)
+    if clash:
+        raise NbMigrateError(f"{name!r} is a tag (naming {short(tags[name])}) and also the "
+                             f"start of revision {short(clash)}: give more of a revision id, "
+                             "or delete the tag: ", Command("tag", "--delete", name))
+    return tags[name] + step
