@@ -5,6 +5,7 @@ savepoint and run again; on MariaDB the statement, which did nothing, is sent ag
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -88,7 +89,9 @@ def test_a_held_table_times_out_is_tried_again_and_stops_with_nothing_changed(
     told: list[str] = []
     kernel = session(workdir, told, 0.5, 2)
     started = time.monotonic()
-    with reading_users(url), pytest.raises(NbMigrateError) as stopped:
+    with reading_users(url) as reading, pytest.raises(NbMigrateError) as stopped:
+        holder = reading.exec_driver_sql("SELECT CONNECTION_ID()").scalar() \
+            if kind == "mysql" else None
         kernel.upgrade("head")
     took = time.monotonic() - started
     message = str(stopped.value)
@@ -101,6 +104,9 @@ def test_a_held_table_times_out_is_tried_again_and_stops_with_nothing_changed(
     assert "default is now at c1" in message
     if kind == "postgresql":  # the server tells who holds it
         assert "pid " in message and "SELECT * FROM users" in message
+    else:  # the oldest open transaction: the reading session, idle
+        assert re.search(rf"another session holds it \(probably connection {holder}, "
+                         r"root@[\w.]+, in a transaction for \d+ s, idle\)", message)
     # each wait was told as it began, with the pause growing
     assert len(told) == 2, told
     assert "(try 1 of 3)" in told[0] and f"trying again in {timeout / 2:g} s" in told[0]

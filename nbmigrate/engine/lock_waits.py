@@ -162,7 +162,7 @@ class LockWaits:
                     return True
                 except Exception as exc:  # noqa: BLE001 - the driver's own error, raised on
                     if not self.database.backend.lock_not_available(exc) or \
-                            not self._wait(statement, statement, None):
+                            not self._wait(statement, statement, conn):
                         raise
 
         def without(cursor: Any, statement: str, context: Any) -> bool:

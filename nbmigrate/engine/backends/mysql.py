@@ -11,11 +11,24 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from ..locks import timed_out, waiting
+from ..secrets import redact
 from ..shapes import ShapeReader
 from ..statements import Effect
+from ..text import clip
 from .base import Backend
 
 LOCK_WAIT_TIMEOUT = 1205  # "Lock wait timeout exceeded": a metadata lock or a row lock
+# the oldest other session in a transaction: one that has read or written a table holds
+# a lock on it until its transaction ends (which table, the server tells only with
+# performance_schema or a plugin, both off by default)
+OLDEST_TRANSACTION = """
+SELECT p.ID, p.USER, p.HOST, p.COMMAND, TIMESTAMPDIFF(SECOND, t.trx_started, NOW()),
+       LEFT(COALESCE(p.INFO, ''), 2000)
+FROM information_schema.INNODB_TRX t
+JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id
+WHERE t.trx_mysql_thread_id <> CONNECTION_ID()
+ORDER BY t.trx_started LIMIT 1
+"""
 
 
 class MySQL(Backend):
@@ -59,6 +72,16 @@ class MySQL(Backend):
         orig = getattr(exc, "orig", None) or exc
         args = getattr(orig, "args", ())
         return bool(args) and args[0] == LOCK_WAIT_TIMEOUT
+
+    def lock_holder(self, conn: Connection, table: str) -> str:
+        row = conn.exec_driver_sql(OLDEST_TRANSACTION).first()
+        if row is None:
+            return ""
+        number, user, host, command, seconds, query = row
+        doing = "idle" if command == "Sleep" else \
+            f"running {clip(' '.join(redact(query).split()), 60)!r}"  # masked, then cut
+        return (f"probably connection {number}, {user}@{host.rsplit(':', 1)[0]}, in a "
+                f"transaction for {seconds} s, {doing}")
 
     def migration_running(self, conn: Connection) -> bool:
         name = lock_name(conn.exec_driver_sql("SELECT DATABASE()").scalar() or "")
