@@ -124,6 +124,26 @@ def test_a_script_that_catches_a_failure_in_its_own_savepoint_goes_on(nb, pg):
     assert "after" in tables(pg)
 
 
+def test_a_script_that_catches_a_failure_in_a_savepoint_of_its_own_sql_goes_on(nb, pg):
+    """A script that sends SAVEPOINT itself and rolls back to it in its except clause (an
+    index that may exist already): from its SAVEPOINT on nothing is queued, so the error
+    meets its except clause, as it would without the pipeline."""
+    project(nb, pg, table_revision("r1", "users"), revision(
+        "r2",
+        'op.execute("SAVEPOINT maybe")',
+        'try:',
+        '    op.create_table("users", sa.Column("id", sa.Integer))',
+        'except sa.exc.ProgrammingError:',
+        '    op.execute("ROLLBACK TO SAVEPOINT maybe")',
+        'else:',
+        '    op.execute("RELEASE SAVEPOINT maybe")',
+        'op.create_table("after", sa.Column("id", sa.Integer))'),
+        table_revision("r3", "later"))
+    nb.ok("%migrate upgrade head")
+    assert version(pg) == {"r3"}
+    assert {"after", "later"} <= tables(pg)
+
+
 def test_a_revision_that_streams_rows_through_a_server_side_cursor_runs(nb, pg):
     """A server-side cursor (stream_results, the ORM's yield_per, as optuna's migrations
     use) cannot go through a pipeline: the run goes on without one."""

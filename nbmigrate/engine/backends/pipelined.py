@@ -23,11 +23,15 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql.expression import SavepointClause
 
 # statements whose answer nobody reads: queued, not waited for (a script's own savepoint,
 # such as SQLAlchemy's begin_nested(), and what runs inside it are waited for: the script
 # may catch an error; nbmigrate's own savepoints are queued by ``send``)
 _QUEUED = re.compile(r"\s*(create|alter|drop|comment|grant|revoke)\b", re.IGNORECASE)
+# a script's own SAVEPOINT (not SQLAlchemy's begin_nested()): it may roll back to it where
+# an error meets its except clause, so from there on every statement is answered at once
+_SAVEPOINT = re.compile(r"\s*savepoint\b", re.IGNORECASE)
 # statements the pipeline carries; any other (COPY, a DO body, several commands in one
 # string) is sent on its own, outside it
 _CARRIED = re.compile(r"\s*(select|with|insert|update|delete|create|alter|drop|comment|grant|"
@@ -120,8 +124,10 @@ class Pipeline:
             finally:
                 self._begin()
             return True
-        if isinstance(cursor, self._server_cursor):  # stream_results, yield_per
-            self.end()  # its fetches must not meet a pipeline: none for the rest of the run
+        if isinstance(cursor, self._server_cursor) or (  # stream_results, yield_per
+                _SAVEPOINT.match(statement) and not isinstance(
+                    getattr(context.compiled, "statement", None), SavepointClause)):
+            self.end()  # none for the rest of the run
             return False
         if _QUEUED.match(statement) and not context.root_connection.in_nested_transaction():
             try:
