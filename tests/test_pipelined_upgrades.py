@@ -144,6 +144,32 @@ def test_a_script_that_catches_a_failure_in_a_savepoint_of_its_own_sql_goes_on(n
     assert {"after", "later"} <= tables(pg)
 
 
+def test_a_failing_bulk_insert_is_named_as_itself(nb, pg):
+    """Rows sent many at a time (``op.bulk_insert``: the driver's executemany) are answered
+    before the next statement, so a failing row names the INSERT, not what came after."""
+    project(nb, pg, table_revision("r1", "users"), revision(
+        "r2",
+        't = op.create_table("t", sa.Column("id", sa.Integer, primary_key=True))',
+        'op.bulk_insert(t, [{"id": 1}, {"id": 1}])',
+        'op.create_table("after", sa.Column("id", sa.Integer))'))
+    line = nb.run("%migrate upgrade head").error_line
+    assert "at revision r2" in line and "on INSERT INTO t" in line, line
+    assert "duplicate key" in line and "now at r1" in line, line
+    assert version(pg) == {"r1"} and not {"t", "after"} & tables(pg)
+
+
+def test_rows_inserted_many_at_a_time_arrive(nb, pg):
+    project(nb, pg, revision(
+        "r1",
+        't = op.create_table("t", sa.Column("id", sa.Integer, primary_key=True))',
+        'op.bulk_insert(t, [{"id": i} for i in range(1, 101)])',
+        'op.create_table("after", sa.Column("id", sa.Integer))'))
+    nb.ok("%migrate upgrade head")
+    with sa.create_engine(pg).connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*), sum(id) FROM t").one() == (100, 5050)
+    assert "after" in tables(pg)
+
+
 def test_a_revision_that_streams_rows_through_a_server_side_cursor_runs(nb, pg):
     """A server-side cursor (stream_results, the ORM's yield_per, as optuna's migrations
     use) cannot go through a pipeline: the run goes on without one."""

@@ -71,16 +71,18 @@ class Pipeline:
         """While the block runs, queue what can be queued; wait for all of it at the end
         (a queued statement that failed is raised here at the latest)."""
         engine = self.conn.engine
-        event.listen(engine, "do_execute", self._execute)
-        event.listen(engine, "do_execute_no_params", self._execute_no_params)
+        listeners = (("do_execute", self._execute), ("do_executemany", self._execute_many),
+                     ("do_execute_no_params", self._execute_no_params))
+        for name, listener in listeners:
+            event.listen(engine, name, listener)
         self._begin()
         try:
             yield self
             self.end()
         finally:
             self._discard()
-            event.remove(engine, "do_execute", self._execute)
-            event.remove(engine, "do_execute_no_params", self._execute_no_params)
+            for name, listener in listeners:
+                event.remove(engine, name, listener)
 
     def end(self) -> None:
         """Wait for what is queued and send the rest one at a time, as usual."""
@@ -94,6 +96,15 @@ class Pipeline:
 
     def _execute_no_params(self, cursor: Any, statement: str, context: Any) -> bool:
         return self._execute(cursor, statement, None, context)
+
+    def _execute_many(self, cursor: Any, statement: str, parameters: Any, _context: Any
+                      ) -> bool:
+        """Rows sent many at a time (``op.bulk_insert``) are waited for, so that a failing
+        row is raised as this statement's error, not that of one queued after it."""
+        if self._open is None or cursor.connection is not self.driver:
+            return False
+        self._wait(cursor, statement, parameters, many=True)
+        return True
 
     def send(self, statement: str) -> None:
         """Queue a statement of nbmigrate's own (a savepoint), past SQLAlchemy: nobody
@@ -139,11 +150,15 @@ class Pipeline:
         self._wait(cursor, statement, parameters)
         return True
 
-    def _wait(self, cursor: Any, statement: str, parameters: Any) -> None:
-        """Send ``statement`` (if any) and wait for it and all that is queued."""
+    def _wait(self, cursor: Any, statement: str, parameters: Any, *, many: bool = False
+              ) -> None:
+        """Send ``statement`` (if any; ``many``: a set of rows) and wait for it and all
+        that is queued."""
         this = (cursor, statement, parameters) if cursor is not None else None
         try:
-            if cursor is not None:
+            if many:
+                cursor.executemany(statement, parameters)
+            elif cursor is not None:
                 cursor.execute(statement, parameters)
             self._open.sync()
         except Exception as exc:  # noqa: BLE001 - which statement failed is found below
