@@ -170,6 +170,18 @@ def test_rows_inserted_many_at_a_time_arrive(nb, pg):
     assert "after" in tables(pg)
 
 
+def test_a_statement_the_driver_refuses_before_sending_is_named_as_itself(nb, pg):
+    """A value psycopg cannot send (here a set) fails in the driver, before anything
+    is sent: the statement named is that one, not the DDL queued before it."""
+    project(nb, pg, table_revision("r1", "users"), revision(
+        "r2",
+        'op.create_table("t", sa.Column("id", sa.Integer))',
+        'op.execute(sa.text("COMMENT ON TABLE t IS :c").bindparams(c={1, 2}))'))
+    line = nb.run("%migrate upgrade head").error_line
+    assert "at revision r2" in line and "on COMMENT ON TABLE t" in line, line
+    assert "now at r1" in line and "t" not in tables(pg)
+
+
 def test_a_revision_that_streams_rows_through_a_server_side_cursor_runs(nb, pg):
     """A server-side cursor (stream_results, the ORM's yield_per, as optuna's migrations
     use) cannot go through a pipeline: the run goes on without one."""

@@ -167,17 +167,19 @@ class Pipeline:
 
     def _failure(self, exc: Exception, this: tuple[Any, str, Any] | None) -> Exception:
         """``exc`` as the error of the statement that failed: the first whose answer did
-        not come (a queued one, or ``this``). The pipeline is made ready again."""
-        failed = next((q for q in self.queued if q[0].pgresult is None), None)
+        not come (a queued one, or ``this``), or ``this`` where the driver refused it before
+        sending it (no SQLSTATE). The pipeline is made ready again."""
+        import psycopg
+
+        refused = this is not None and getattr(exc, "sqlstate", None) is None \
+            and not isinstance(exc, psycopg.errors.PipelineAborted)
+        failed = None if refused else \
+            next((q for q in self.queued if q[0].pgresult is None), None)
         self.queued.clear()
         with suppress(Exception):  # the server skipped the rest until this sync
             self._open.sync()
-        if failed is None:  # ``this`` failed: SQLAlchemy names it as usual
-            return exc
-        import psycopg
-
-        if not isinstance(exc, psycopg.Error):
-            return exc
+        if failed is None or not isinstance(exc, psycopg.Error):  # ``this`` failed:
+            return exc  # SQLAlchemy names it as usual
         return DBAPIError.instance(failed[1], failed[2], exc, psycopg.Error,
                                    dialect=self.conn.dialect)
 
