@@ -182,6 +182,25 @@ def test_a_statement_the_driver_refuses_before_sending_is_named_as_itself(nb, pg
     assert "now at r1" in line and "t" not in tables(pg)
 
 
+def test_a_script_that_swallows_an_error_where_an_earlier_one_surfaces_still_stops(
+        nb, pg):
+    """The CREATE of r2 fails on the server, and the error arrives at the script's next
+    read, inside its own try. Swallowed there, it is raised again at the next statement:
+    the run stops on the CREATE, as it would have without the pipeline."""
+    project(nb, pg, table_revision("r1", "users"), revision(
+        "r2",
+        'op.create_table("users", sa.Column("id", sa.Integer))',
+        'try:',
+        '    op.get_bind().execute(sa.text("SELECT 1 FROM pg_class"))',
+        'except Exception:',
+        '    pass',
+        'op.create_table("after", sa.Column("id", sa.Integer))'))
+    line = nb.run("%migrate upgrade head").error_line
+    assert "at revision r2" in line and "on CREATE TABLE users" in line, line
+    assert 'relation "users" already exists' in line and "now at r1" in line, line
+    assert "after" not in tables(pg)
+
+
 def test_a_revision_that_streams_rows_through_a_server_side_cursor_runs(nb, pg):
     """A server-side cursor (stream_results, the ORM's yield_per, as optuna's migrations
     use) cannot go through a pipeline: the run goes on without one."""

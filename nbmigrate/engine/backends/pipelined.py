@@ -52,6 +52,10 @@ class Pipeline:
         self.driver = conn.connection.driver_connection
         self.queued: list[tuple[Any, str, Any]] = []  # (cursor, statement, parameters)
         self._open: Any = None  # psycopg's pipeline while statements are queued
+        # a queued statement's failure: its transaction is aborted, so every statement
+        # after it raises it again (a script's except clause around a later read, where
+        # it surfaced, cannot make the run go on past it)
+        self.broken: Exception | None = None
         self._context: Any = None  # what opened it
         import psycopg
 
@@ -101,7 +105,10 @@ class Pipeline:
                       ) -> bool:
         """Rows sent many at a time (``op.bulk_insert``) are waited for, so that a failing
         row is raised as this statement's error, not that of one queued after it."""
-        if self._open is None or cursor.connection is not self.driver:
+        if cursor.connection is not self.driver:
+            return False
+        self._check()
+        if self._open is None:
             return False
         self._wait(cursor, statement, parameters, many=True)
         return True
@@ -109,6 +116,7 @@ class Pipeline:
     def send(self, statement: str) -> None:
         """Queue a statement of nbmigrate's own (a savepoint), past SQLAlchemy: nobody
         reads its answer and the guard leaves it alone."""
+        self._check()
         if self._open is None:
             self.conn.exec_driver_sql(statement)
             return
@@ -122,12 +130,20 @@ class Pipeline:
     def wait(self) -> None:
         """Wait for what is queued (before the guard reads the database to judge a
         statement, so that a failure in it is raised as itself, not met by the reading)."""
+        self._check()
         if self.queued:
             self._wait(None, "", None)
 
+    def _check(self) -> None:
+        if self.broken is not None:
+            raise self.broken
+
     def _execute(self, cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
-        if self._open is None or cursor.connection is not self.driver:
+        if cursor.connection is not self.driver:
             return False  # SQLAlchemy sends it as usual
+        self._check()
+        if self._open is None:
+            return False
         if not _carried(statement):
             self.end()
             try:
@@ -180,8 +196,9 @@ class Pipeline:
             self._open.sync()
         if failed is None or not isinstance(exc, psycopg.Error):  # ``this`` failed:
             return exc  # SQLAlchemy names it as usual
-        return DBAPIError.instance(failed[1], failed[2], exc, psycopg.Error,
-                                   dialect=self.conn.dialect)
+        self.broken = DBAPIError.instance(failed[1], failed[2], exc, psycopg.Error,
+                                          dialect=self.conn.dialect)
+        return self.broken
 
     def _begin(self) -> None:
         self._context = self.driver.pipeline()
