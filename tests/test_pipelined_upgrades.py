@@ -201,6 +201,37 @@ def test_a_script_that_swallows_an_error_where_an_earlier_one_surfaces_still_sto
     assert "after" not in tables(pg)
 
 
+def test_a_script_that_reads_through_the_driver_itself_gets_its_rows(nb, pg):
+    """psycopg's own cursor, past SQLAlchemy (``get_bind().connection``): its reads are
+    answered, and see what the revision queued before them."""
+    project(nb, pg, revision(
+        "r1",
+        'op.create_table("t", sa.Column("x", sa.Integer))',
+        'raw = op.get_bind().connection.driver_connection',
+        'with raw.cursor() as cursor:',
+        '    cursor.execute("SELECT count(*) FROM pg_class WHERE relname = \'t\'")',
+        '    (found,) = cursor.fetchone()',
+        'op.create_table(f"found_{found}", sa.Column("x", sa.Integer))'))
+    nb.ok("%migrate upgrade head")
+    assert {"t", "found_1"} <= tables(pg)
+
+
+def test_a_failing_statement_sent_through_the_driver_itself_names_no_other(nb, pg):
+    """A statement the script sends on psycopg's own cursor is queued by psycopg too; its
+    failure is not put on the statement queued after it, which the server skipped."""
+    project(nb, pg, table_revision("r1", "users"), revision(
+        "r2",
+        'op.create_table("t", sa.Column("x", sa.Integer))',
+        'raw = op.get_bind().connection.driver_connection',
+        'with raw.cursor() as cursor:',
+        '    cursor.execute("CREATE TABLE users (id integer)")',
+        'op.create_table("after", sa.Column("x", sa.Integer))'))
+    line = nb.run("%migrate upgrade head").error_line
+    assert line.startswith("upgrade of default stopped at revision r2 ('r2'): relation "
+                           '"users" already exists'), line
+    assert "now at r1" in line and not {"t", "after"} & tables(pg)
+
+
 def test_a_revision_that_streams_rows_through_a_server_side_cursor_runs(nb, pg):
     """A server-side cursor (stream_results, the ORM's yield_per, as optuna's migrations
     use) cannot go through a pipeline: the run goes on without one."""

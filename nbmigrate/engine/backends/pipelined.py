@@ -120,11 +120,11 @@ class Pipeline:
         if self._open is None:
             self.conn.exec_driver_sql(statement)
             return
-        cursor = self.driver.cursor()
+        cursor, sent = self.driver.cursor(), self._unanswered()
         try:
             cursor.execute(statement)
         except Exception as exc:  # noqa: BLE001 - an answer that came back early failed
-            raise self._failure(exc, (cursor, statement, None)) from None
+            raise self._failure(exc, (cursor, statement, None), sent) from None
         self.queued.append((cursor, statement, None))
 
     def wait(self) -> None:
@@ -157,10 +157,11 @@ class Pipeline:
             self.end()  # none for the rest of the run
             return False
         if _QUEUED.match(statement) and not context.root_connection.in_nested_transaction():
+            sent = self._unanswered()
             try:
                 cursor.execute(statement, parameters)
             except Exception as exc:  # noqa: BLE001 - an answer that came back early failed
-                raise self._failure(exc, (cursor, statement, parameters)) from None
+                raise self._failure(exc, (cursor, statement, parameters), sent) from None
             self.queued.append((cursor, statement, parameters))
             return True
         self._wait(cursor, statement, parameters)
@@ -171,6 +172,7 @@ class Pipeline:
         """Send ``statement`` (if any; ``many``: a set of rows) and wait for it and all
         that is queued."""
         this = (cursor, statement, parameters) if cursor is not None else None
+        sent = [*self._unanswered(), *([cursor] if cursor is not None else [])]
         try:
             if many:
                 cursor.executemany(statement, parameters)
@@ -178,25 +180,37 @@ class Pipeline:
                 cursor.execute(statement, parameters)
             self._open.sync()
         except Exception as exc:  # noqa: BLE001 - which statement failed is found below
-            raise self._failure(exc, this) from None
+            raise self._failure(exc, this, sent) from None
         self.queued.clear()
 
-    def _failure(self, exc: Exception, this: tuple[Any, str, Any] | None) -> Exception:
+    def _unanswered(self) -> list[Any]:
+        """Every cursor waiting for an answer, in order: also a script's own, past
+        SQLAlchemy (``get_bind().connection``), which psycopg queues all the same."""
+        return [q[0] for q in getattr(self._open, "result_queue", ()) if q]
+
+    def _failure(self, exc: Exception, this: tuple[Any, str, Any] | None,
+                 sent: list[Any] | None = None) -> Exception:
         """``exc`` as the error of the statement that failed: the first whose answer did
         not come (a queued one, or ``this``), or ``this`` where the driver refused it before
-        sending it (no SQLSTATE). The pipeline is made ready again."""
+        sending it (no SQLSTATE); none named where it was a script's own, sent past
+        SQLAlchemy. The pipeline is made ready again."""
         import psycopg
 
         refused = this is not None and getattr(exc, "sqlstate", None) is None \
             and not isinstance(exc, psycopg.errors.PipelineAborted)
         failed = None if refused else \
             next((q for q in self.queued if q[0].pgresult is None), None)
+        # the first cursor the server did not answer, whoever sent it: not ours, not this
+        first = next((c for c in sent or () if c.pgresult is None), None)
+        foreign = not refused and first is not None and first is not (this or (None,))[0] \
+            and all(first is not q[0] for q in self.queued)
         self.queued.clear()
         with suppress(Exception):  # the server skipped the rest until this sync
             self._open.sync()
-        if failed is None or not isinstance(exc, psycopg.Error):  # ``this`` failed:
-            return exc  # SQLAlchemy names it as usual
-        self.broken = DBAPIError.instance(failed[1], failed[2], exc, psycopg.Error,
+        if not isinstance(exc, psycopg.Error) or (failed is None and not foreign):
+            return exc  # ``this`` failed, or the driver refused it: SQLAlchemy names it
+        statement, parameters = (None, None) if foreign else failed[1:]
+        self.broken = DBAPIError.instance(statement, parameters, exc, psycopg.Error,
                                           dialect=self.conn.dialect)
         return self.broken
 
