@@ -69,7 +69,11 @@ def test_a_tag_a_later_revision_id_starts_with_is_refused_as_a_target(nb, tagged
                                   "revision deadbeef0001: give more of a revision id, or "
                                   "delete the tag: %migrate tag --delete dead"), line
         assert snapshot(workdir) == before and version(tagged) == {"bbbb2222"}, line
-    assert list(nb.ok("%migrate tags")["tag"]) == ["dead", "v0", "v1"]  # still listed
+    listed = nb.ok("%migrate tags")
+    assert list(listed["tag"]) == ["dead", "v0", "v1"]  # still listed, and says why not usable
+    assert list(listed["message"]) == [
+        "aaaa1111 (not usable as a target: revision deadbeef0001 starts with it)",
+        "aaaa1111", "bbbb2222"]
     nb.ok("%migrate upgrade v1+1")  # the other tags still work
     nb.ok("%migrate tag --delete dead")
     nb.ok("%migrate upgrade dead")  # now only the revision

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -62,16 +63,22 @@ def tags(ws: Workspace, *, db: str | None = None) -> TagList:
     project = ws.project
     script = project.script
     current, _ = ws.heads_if_reachable(db)
-    named = [Tag(name, _info(project, rev)) for name, rev in sorted(load_tags(script).items())]
+    loaded = load_tags(script)
+    named = [Tag(name, _info(project, rev, loaded.clashes.get(name)))
+             for name, rev in sorted(loaded.items())]
     return TagList(named, None if current is None else project.applied(current))
 
 
-def _info(project: Any, revision: str) -> RevisionInfo:
+def _info(project: Any, revision: str, clash: str | None = None) -> RevisionInfo:
     """The revision a tag names, or a row saying it names none (a hand-edited tags.json,
-    or a script since removed)."""
+    or a script since removed); ``clash``: a revision id that starts with the tag."""
     try:
         if project.script.get_revision(revision) is not None:
-            return project.info(revision)
+            info = project.info(revision)
+            if clash:
+                info = replace(info, message=f"{info.message} (not usable as a target: "
+                                             f"revision {short(clash)} starts with it)")
+            return info
     except (RevisionError, CommandError):
         pass
     return RevisionInfo(revision, (), "(no such revision in this project)", (), (), False,
