@@ -64,7 +64,7 @@ def tags(ws: Workspace, *, db: str | None = None) -> TagList:
     script = project.script
     current, _ = ws.heads_if_reachable(db)
     loaded = load_tags(script)
-    named = [Tag(name, _info(project, rev, loaded.clashes.get(name)))
+    named = [Tag(name, _info(project, rev, loaded.clash(name)))
              for name, rev in sorted(loaded.items())]
     return TagList(named, None if current is None else project.applied(current))
 

@@ -18,14 +18,16 @@ _RELATIVE = re.compile(r"(?P<name>[A-Za-z_][\w.]*)(?P<step>[+-]\d+)")
 
 
 class Tags(dict):
-    """Tag name -> full revision id; ``clashes``: tag name -> a revision id that starts
-    with it (made after the tag), which would make the name mean two revisions."""
+    """Tag name -> full revision id, in the project ``script``."""
 
-    clashes: dict[str, str]
-
-    def __init__(self, tags: dict[str, str], clashes: dict[str, str] | None = None) -> None:
+    def __init__(self, tags: dict[str, str], script: Any = None) -> None:
         super().__init__(tags)
-        self.clashes = clashes or {}
+        self.script = script
+
+    def clash(self, name: str) -> str | None:
+        """A revision id that starts with tag ``name`` (made after the tag), which would
+        make the name mean two revisions; looked for only when asked."""
+        return _starting(self.script, name) if self.script is not None else None
 
 
 def tags_path(script: Any) -> Path:
@@ -52,8 +54,7 @@ def load_tags(script: Any) -> Tags:
             raise NbMigrateError(f"{path}: tag {name!r} naming {revision!r:.40} cannot be used "
                                  "(a tag is a name, not one of Alembic's words or a "
                                  "revision id, for one revision id): correct or delete it")
-    clashes = {name: found for name in tags if (found := _starting(script, name))}
-    return Tags(tags, clashes)
+    return Tags(tags, script)
 
 
 def _starting(script: Any, name: str) -> str | None:
@@ -97,7 +98,7 @@ def resolve_tag(target: str, tags: dict[str, str]) -> str:
         name, step = relative["name"], relative["step"]
     else:
         return target
-    clash = getattr(tags, "clashes", {}).get(name)
+    clash = tags.clash(name) if isinstance(tags, Tags) else None
     if clash:
         raise NbMigrateError(f"{name!r} is a tag (naming {short(tags[name])}) and also the "
                              f"start of revision {short(clash)}: give more of a revision id, "
